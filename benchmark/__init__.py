@@ -1,0 +1,1 @@
+"""nanoaquarium benchmark."""

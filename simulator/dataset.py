@@ -1,0 +1,400 @@
+"""The dataset on disk (schema version 1, see ``shared/DESIGN.md``) and prediction folders.
+
+::
+
+    <dataset>/
+      dataset.json          manifest: schema version, generator version, preset, seed and, for
+                            each video, its id, seed, frame count, shape and every file's sha256
+      <video_id>/
+        video.ome.tif       uint16 (T, Y, X)
+        labels.ome.tif      uint32 (T, Y, X) instance labels = track ids, 0 background
+        particles.csv  tracks.csv  events.csv  config.json  [potential.csv]
+
+Writing is atomic and resumable: everything goes into ``<dataset>.partial/``; each video is
+written to a hidden temporary folder and renamed when whole, and its checksums are recorded in
+``<dataset>.partial/progress.json``; when every video is there the manifest is written and the
+folder renamed to ``<dataset>``.  Running the same command again after a crash keeps every
+recorded video whose files still match their checksums and writes only the rest.
+
+Each video's seed is spawned from one :class:`numpy.random.SeedSequence` of the dataset seed, so
+a video's bytes do not depend on how many processes write the dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .config import SimulationConfig
+from .errors import DatasetError, UserError
+from .tables import read_csv, table_to_csv
+from .tiffio import read_tiff, write_ome_tiff
+from .video import EVENT_COLUMNS, PARTICLE_COLUMNS, TRACK_COLUMNS, Table, Video, VideoMeta
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Dataset",
+    "write_dataset",
+    "open_dataset",
+    "video_seeds",
+    "write_predictions",
+    "read_predictions",
+    "sha256_file",
+]
+
+SCHEMA_VERSION = 1
+_MANIFEST = "dataset.json"
+_PROGRESS = "progress.json"
+_PRED_MANIFEST = "predictions.json"
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def video_seeds(seed: int, count: int) -> list[int]:
+    """One integer seed per video, spawned from ``SeedSequence(seed)``."""
+    children = np.random.SeedSequence(int(seed)).spawn(int(count))
+    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+def _config_digest(config: SimulationConfig, seed: int) -> str:
+    return hashlib.sha256(f"{config.to_json()}\nseed={seed}".encode()).hexdigest()
+
+
+def _write_video(config: SimulationConfig, folder: Path, *, seed: int, video_id: str) -> dict:
+    """Simulate one video into ``folder`` (created); return its manifest entry."""
+    from .simulate import Simulation  # the renderer is heavy; import it only to write data
+
+    folder.mkdir(parents=True)
+    sim = Simulation(config, seed=seed, video_id=video_id)
+    meta = sim.meta
+    T, Y, X = meta.shape
+    particles: Table = []
+    events: Table = []
+    # Labels go to a memory-mapped scratch file while the frames stream into their TIFF, so
+    # memory stays at a few frames whatever the video's length.
+    scratch = folder / ".labels.scratch"
+    labels = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.uint32, shape=(T, Y, X))
+
+    def _frames() -> Iterator[np.ndarray]:
+        for t, out in enumerate(sim.frames()):
+            labels[t] = out.labels
+            particles.extend(out.particles)
+            events.extend(out.events)
+            yield out.image
+
+    common = dict(shape=(T, Y, X), pixel_size_nm=meta.pixel_size_nm,
+                  frame_interval_s=meta.frame_interval_s)
+    write_ome_tiff(folder / "video.ome.tif", _frames(), dtype=np.uint16, **common)
+    labels.flush()
+    write_ome_tiff(folder / "labels.ome.tif", iter(labels), dtype=np.uint32, **common)
+    del labels
+    scratch.unlink()
+    (folder / "particles.csv").write_text(table_to_csv(particles, PARTICLE_COLUMNS), encoding="utf-8")
+    (folder / "tracks.csv").write_text(table_to_csv(sim.tracks, TRACK_COLUMNS), encoding="utf-8")
+    (folder / "events.csv").write_text(table_to_csv(events, EVENT_COLUMNS), encoding="utf-8")
+    if sim.potential is not None:
+        (folder / "potential.csv").write_text(table_to_csv(sim.potential, ("r_nm", "U_kT")), encoding="utf-8")
+    resolved = {
+        "config": config.model_dump(mode="json"),
+        "seed": seed,
+        "video_id": video_id,
+        "meta": meta.to_dict(),
+        "versions": {"nanoaquarium": __version__},
+    }
+    (folder / "config.json").write_text(json.dumps(resolved, sort_keys=True, indent=2), encoding="utf-8")
+    return {
+        "id": video_id,
+        "seed": seed,
+        "frames": T,
+        "shape": [T, Y, X],
+        "files": {p.name: sha256_file(p) for p in sorted(folder.iterdir())},
+    }
+
+
+def _entry_intact(root: Path, entry: dict) -> bool:
+    folder = root / entry["id"]
+    try:
+        return all(sha256_file(folder / name) == digest for name, digest in entry["files"].items())
+    except OSError:
+        return False
+
+
+def write_dataset(
+    config: SimulationConfig,
+    out: str | Path,
+    *,
+    seed: int = 0,
+    progress: bool = True,
+) -> Path:
+    """Simulate ``config.video.count`` videos into the dataset folder ``out``.
+
+    Parameters
+    ----------
+    config : the validated configuration
+    out : the dataset folder; must not exist yet (unless it is the same complete dataset)
+    seed : dataset seed; video ``i`` gets the ``i``-th seed spawned from it
+    progress : show a tqdm progress bar over videos
+
+    Returns
+    -------
+    The dataset folder.
+    """
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    digest = _config_digest(config, seed)
+    if out.exists():
+        manifest_path = out / _MANIFEST
+        if manifest_path.is_file():
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            if manifest.get("config_sha256") == digest:
+                return out  # the same dataset is already complete
+        raise UserError(f"output folder {out} already exists and holds something else; choose another --out or remove it")
+    if not out.parent.exists():
+        raise UserError(f"output folder {out}: parent folder {out.parent} does not exist")
+
+    partial = out.with_name(out.name + ".partial")
+    partial.mkdir(exist_ok=True)
+    progress_path = partial / _PROGRESS
+    done: dict[str, dict] = {}
+    if progress_path.is_file():
+        state = json.loads(progress_path.read_text(encoding="utf-8"))
+        if state.get("config_sha256") == digest:
+            done = {e["id"]: e for e in state["videos"] if _entry_intact(partial, e)}
+        else:  # a different run's leftovers: start afresh
+            shutil.rmtree(partial)
+            partial.mkdir()
+
+    seeds = video_seeds(seed, config.video.count)
+    entries = []
+    for i, vseed in enumerate(tqdm(seeds, desc="simulate", unit="video", disable=not progress)):
+        video_id = f"video_{i:03d}"
+        if video_id in done:
+            entries.append(done[video_id])
+            continue
+        final = partial / video_id
+        if final.exists():
+            shutil.rmtree(final)
+        tmp = partial / f".tmp-{video_id}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        entry = _write_video(config, tmp, seed=vseed, video_id=video_id)
+        os.replace(tmp, final)
+        entries.append(entry)
+        done[video_id] = entry
+        _write_text_atomic(
+            progress_path,
+            json.dumps({"config_sha256": digest, "videos": list(done.values())}, sort_keys=True),
+        )
+
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "generator": "nanoaquarium",
+        "generator_version": __version__,
+        "preset": config.preset,
+        "seed": int(seed),
+        "config_sha256": digest,
+        "videos": entries,
+    }
+    _write_text_atomic(partial / _MANIFEST, json.dumps(manifest, sort_keys=True, indent=2))
+    progress_path.unlink()
+    os.replace(partial, out)
+    return out
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _safe_child(root: Path, name: str, what: str) -> Path:
+    """``root / name`` after checking that it stays inside ``root`` (no ``..``, no links out)."""
+    if not isinstance(name, str) or not name or os.path.isabs(name) or Path(name).name != name:
+        raise DatasetError(f"{root / _MANIFEST}: {what} {name!r} is not a plain name inside the dataset")
+    path = root / name
+    if path.is_symlink() or (path.exists() and root.resolve() not in path.resolve().parents):
+        raise DatasetError(f"{path}: {what} is a link pointing outside the dataset")
+    return path
+
+
+@dataclass
+class Dataset:
+    """A dataset folder opened through its manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def video_ids(self) -> list[str]:
+        return [v["id"] for v in self.manifest["videos"]]
+
+    def _entry(self, video_id: str) -> dict:
+        for v in self.manifest["videos"]:
+            if v["id"] == video_id:
+                return v
+        raise DatasetError(f"{self.path}: no video {video_id!r}; it has {', '.join(self.video_ids)}")
+
+    def _folder(self, video_id: str) -> Path:
+        self._entry(video_id)
+        return _safe_child(self.path, video_id, "video folder")
+
+    def config(self, video_id: str) -> dict[str, Any]:
+        path = self._folder(video_id) / "config.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DatasetError(f"{path}: not readable JSON ({exc})") from None
+
+    def meta(self, video_id: str) -> VideoMeta:
+        try:
+            return VideoMeta.from_dict(self.config(video_id)["meta"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(f"{self._folder(video_id) / 'config.json'}: no valid 'meta' ({exc})") from None
+
+    def frames(self, video_id: str, *, max_gb: float = 4.0) -> np.ndarray:
+        return read_tiff(self._folder(video_id) / "video.ome.tif", max_gb=max_gb)
+
+    def labels(self, video_id: str, *, max_gb: float = 4.0) -> np.ndarray:
+        return read_tiff(self._folder(video_id) / "labels.ome.tif", max_gb=max_gb)
+
+    def read_video(self, video_id: str, *, max_gb: float = 4.0) -> Video:
+        folder = self._folder(video_id)
+        cfg = self.config(video_id)
+        potential = read_csv(folder / "potential.csv") if (folder / "potential.csv").is_file() else None
+        return Video(
+            meta=self.meta(video_id),
+            frames=self.frames(video_id, max_gb=max_gb),
+            labels=self.labels(video_id, max_gb=max_gb),
+            particles=read_csv(folder / "particles.csv"),
+            tracks=read_csv(folder / "tracks.csv"),
+            events=read_csv(folder / "events.csv"),
+            config=cfg.get("config", {}),
+            potential=potential,
+        )
+
+    def verify(self) -> list[str]:
+        """Every file that is missing or whose sha256 differs from the manifest (empty if intact)."""
+        bad = []
+        for entry in self.manifest["videos"]:
+            folder = _safe_child(self.path, entry["id"], "video folder")
+            for name, digest in entry["files"].items():
+                path = _safe_child(folder, name, "file")
+                if not path.is_file():
+                    bad.append(f"{path}: missing")
+                elif sha256_file(path) != digest:
+                    bad.append(f"{path}: sha256 differs from the manifest")
+        return bad
+
+
+def open_dataset(path: str | Path) -> Dataset:
+    """Open a dataset folder; a missing folder or a manifest not of schema 1 is a DatasetError."""
+    path = Path(path)
+    manifest_path = path / _MANIFEST
+    if not path.is_dir():
+        raise DatasetError(f"{path}: no such dataset folder")
+    if not manifest_path.is_file():
+        hint = " (an interrupted run: run the same simulate command again)" if path.name.endswith(".partial") else ""
+        raise DatasetError(f"{path}: no {_MANIFEST}; not a nanoaquarium dataset{hint}")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{manifest_path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
+        raise DatasetError(f"{manifest_path}: schema_version must be {SCHEMA_VERSION}")
+    videos = manifest.get("videos")
+    if not isinstance(videos, list) or not all(isinstance(v, dict) and "id" in v and isinstance(v.get("files"), dict) for v in videos):
+        raise DatasetError(f"{manifest_path}: 'videos' must be a list of {{id, files, ...}} entries")
+    for v in videos:
+        folder = _safe_child(path, v["id"], "video folder")
+        for name in v["files"]:
+            _safe_child(folder, name, "file")
+    return Dataset(path=path, manifest=manifest)
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+def write_predictions(
+    out: str | Path,
+    items: Iterable[tuple[str, np.ndarray]],
+    *,
+    method: str,
+    params: dict[str, Any],
+    version: str,
+    pixel_size_nm: float = 1.0,
+    frame_interval_s: float = 1.0,
+) -> Path:
+    """Write label videos as ``<out>/<video_id>/labels.ome.tif`` plus ``predictions.json``.
+
+    Written into ``<out>.partial`` and renamed when whole, so a crash leaves no half folder under
+    the final name.  ``items`` yields ``(video_id, labels (T, Y, X))``; labels must be
+    non-negative integers.
+    """
+    out = Path(out)
+    if out.exists():
+        raise UserError(f"output folder {out} already exists; choose another --out or remove it")
+    if not out.parent.exists():
+        raise UserError(f"output folder {out}: parent folder {out.parent} does not exist")
+    partial = out.with_name(out.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir()
+    videos = []
+    for video_id, labels in items:
+        labels = np.asarray(labels)
+        if labels.ndim != 3 or not np.issubdtype(labels.dtype, np.integer):
+            raise DatasetError(f"method {method}, video {video_id}: returned {labels.dtype} {labels.shape}, expected integer (T, Y, X) labels")
+        if labels.size and labels.min() < 0:
+            raise DatasetError(f"method {method}, video {video_id}: negative labels")
+        folder = partial / video_id
+        folder.mkdir()
+        path = folder / "labels.ome.tif"
+        write_ome_tiff(path, iter(labels), shape=labels.shape, dtype=np.uint32,
+                       pixel_size_nm=pixel_size_nm, frame_interval_s=frame_interval_s)
+        videos.append({"id": video_id, "shape": list(labels.shape),
+                       "files": {"labels.ome.tif": sha256_file(path)}})
+    manifest = {"schema_version": SCHEMA_VERSION, "kind": "predictions", "method": method,
+                "params": params, "version": version, "videos": videos}
+    _write_text_atomic(partial / _PRED_MANIFEST, json.dumps(manifest, sort_keys=True, indent=2))
+    os.replace(partial, out)
+    return out
+
+
+def read_predictions(path: str | Path, *, max_gb: float = 4.0) -> dict[str, np.ndarray]:
+    """Label videos of a prediction folder: ``<video_id>/labels.ome.tif`` (or ``labels.tif``).
+
+    Works with or without ``predictions.json``, so that a method written in any language can
+    be scored by laying out its output like a dataset.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise DatasetError(f"{path}: no such prediction folder")
+    out = {}
+    for folder in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for name in ("labels.ome.tif", "labels.tif"):
+            f = folder / name
+            if f.is_file():
+                out[folder.name] = read_tiff(f, max_gb=max_gb)
+                break
+    if not out:
+        raise DatasetError(f"{path}: no <video_id>/labels.ome.tif (or labels.tif) inside")
+    return out
