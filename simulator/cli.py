@@ -37,7 +37,8 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.videos is not None:
         overrides.append(f"video.count={args.videos}")
     config = load_config(None if args.config else args.preset, file=args.config, overrides=overrides)
-    out = write_dataset(config, args.out, seed=args.seed, progress=not args.quiet)
+    out = write_dataset(config, args.out, seed=args.seed, workers=args.workers, dask=args.dask,
+                        progress=not args.quiet)
     v = config.video
     print(f"wrote {v.count} video(s) of {v.frames} frames {v.height_px}x{v.width_px} "
           f"(preset {config.preset}, seed {args.seed}) to {out}")
@@ -112,6 +113,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--videos", type=int, help="number of videos (video.count)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     p.add_argument("--out", type=Path, required=True, help="dataset folder to create")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes rendering videos in parallel (default: one per core); "
+                   "the bytes written do not depend on it")
+    p.add_argument("--dask", metavar="local|tcp://HOST:8786",
+                   help="render on a dask.distributed cluster: a LocalCluster, or an existing "
+                   "scheduler whose workers share the output file system")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_simulate)
 

@@ -52,7 +52,15 @@ class VideoConfig(_Strict):
 
 
 class ImagingConfig(_Strict):
-    """Electron-optical conditions."""
+    """Electron-optical conditions.
+
+    Defaults: 200 kV TEM at ~1 nm/px, 20 fps-class cameras (exposure 0.05 s in a 0.1 s frame
+    interval), and a dose rate of 100 e-/A^2/s, in the 1-1000 e-/A^2/s range of LPEM imaging of
+    Au nanoparticles (Woehl et al., Ultramicroscopy 2013; Yao et al., ACS Cent. Sci. 2020).
+    Blur: chromatic blur grows with the liquid crossed; sigma = blur_base_nm + blur_per_nm *
+    thickness gives ~1 nm at 150 nm of water and ~5 nm at 1 um, the resolutions reported for
+    TEM of liquid layers by de Jonge & Ross, Nat. Nanotechnol. 6, 695 (2011), Fig. 4.
+    """
 
     mode: Literal["bright-field", "haadf"] = Field(
         "bright-field", description="bright-field TEM (dark particles) or HAADF-STEM (bright)"
@@ -62,6 +70,13 @@ class ImagingConfig(_Strict):
     frame_interval_s: float = Field(0.1, gt=0.0, le=3600.0, description="time between frames (s)")
     dose_rate_e_per_A2_s: float = Field(
         100.0, gt=0.0, le=1e6, description="electron dose rate at the sample (e-/A^2/s)"
+    )
+    blur_base_nm: float = Field(0.3, ge=0.0, le=100.0, description="optics blur sigma without liquid (nm)")
+    blur_per_nm: float = Field(0.005, ge=0.0, le=1.0, description="blur sigma added per nm of liquid (nm/nm)")
+    drift_nm_per_frame: float = Field(0.0, ge=0.0, le=100.0, description="RMS random sample drift per frame (nm)")
+    haadf_efficiency_per_nm: float = Field(
+        0.002, gt=0.0, le=0.1,
+        description="HAADF: fraction of the beam scattered onto the detector per nm of Au",
     )
 
     @model_validator(mode="after")
@@ -75,27 +90,72 @@ class ImagingConfig(_Strict):
 
 
 class DetectorConfig(_Strict):
-    """Camera model."""
+    """Camera model (see simulator.detector for the physics and sources).
+
+    Integrating-camera defaults are those of a scintillator-coupled CMOS at 200 kV: ~ 10-30
+    counts per electron, read noise a few counts (Gatan OneView-class; McMullan et al.,
+    Ultramicroscopy 109, 1126 (2009)).
+    """
 
     model: Literal["ideal", "counting", "integrating"] = Field(
         "integrating",
         description="ideal: exact Poisson counts; counting: + MTF and coincidence loss; "
         "integrating: + deposit spread, gain, read noise, offset, defects, saturation",
     )
-
-
-class LiquidConfig(_Strict):
-    """The liquid cell: two windows and the liquid between them."""
-
-    thickness_nm: float = Field(
-        150.0, gt=0.0, le=10_000.0, description="liquid thickness at the cell centre (nm)"
+    mtf_file: str | None = Field(None, description="measured MTF matrix (.mat with MTFmatrix, or .npy); "
+                                 "default: parametric")
+    mtf_q0: float = Field(0.25, gt=0.0, le=10.0, description="parametric MTF: Lorentzian width (cycles/px)")
+    mtf_floor: float = Field(0.1, ge=0.0, le=1.0, description="parametric MTF: high-frequency floor")
+    conversion_gain: float = Field(8.0, gt=0.0, le=1000.0, description="integrating: counts per electron")
+    gain_spread: float = Field(0.5, ge=0.0, le=5.0, description="integrating: relative spread of one electron's deposit")
+    read_noise: float = Field(3.0, ge=0.0, le=1000.0, description="integrating: Gaussian read noise (counts RMS)")
+    dark_offset: float = Field(100.0, ge=0.0, le=60000.0, description="integrating: dark offset (counts)")
+    gain_nonuniformity: float = Field(0.01, ge=0.0, le=0.5, description="integrating: RMS pixel gain variation")
+    hot_pixel_fraction: float = Field(1e-4, ge=0.0, le=0.1, description="integrating: fraction of hot pixels")
+    dead_pixel_fraction: float = Field(1e-4, ge=0.0, le=0.1, description="integrating: fraction of dead pixels")
+    saturation_counts_per_frame: float = Field(
+        2000.0, gt=0.0, description="counting: electrons per pixel per frame at which coincidence loss reaches 1/e"
     )
 
 
+class LiquidConfig(_Strict):
+    """The liquid cell: two windows and the liquid between them (see simulator.liquid)."""
+
+    thickness_nm: float = Field(
+        150.0, gt=0.0, le=10_000.0, description="liquid thickness at the centre of the field (nm)"
+    )
+    window_thickness_nm: float = Field(50.0, ge=0.0, le=1000.0, description="each SiN window (nm)")
+    bulge_nm: float = Field(200.0, ge=0.0, le=10_000.0, description="window bulging at the window centre (nm)")
+    window_halfwidth_um: float = Field(25.0, gt=0.0, le=1000.0, description="half-width of the window (um)")
+    window_offset_um: float = Field(10.0, ge=0.0, le=1000.0, description="distance of the field from the window centre (um)")
+    variation_nm: float = Field(3.0, ge=0.0, le=1000.0, description="RMS of the slow random thickness variation (nm)")
+    variation_length_nm: float = Field(60.0, gt=0.0, le=100_000.0, description="its correlation length (nm)")
+
+
+ShapeName = Literal["sphere", "rod", "prism", "cube", "concave-cube", "hexagonal-plate", "bipyramid"]
+MaterialName = Literal["Au", "Ag", "Pt", "Pd", "polystyrene", "protein"]
+
+
 class ParticlesConfig(_Strict):
-    """The particle population."""
+    """The particle population (see simulator.shapes and simulator.materials)."""
 
     count: int = Field(20, ge=0, le=1_000_000, description="particles per video at the start")
+    shapes: dict[ShapeName, float] = Field(
+        default_factory=lambda: {"sphere": 1.0}, description="relative fractions of each shape"
+    )
+    material: MaterialName = Field("Au", description="particle material")
+    size_nm: float = Field(20.0, gt=0.5, le=10_000.0, description="mean characteristic size (nm)")
+    size_cv: float = Field(0.1, ge=0.0, le=1.0, description="coefficient of variation of the size")
+    aspect_ratio: float = Field(3.0, ge=1.0, le=20.0, description="length/width of rods and bipyramids")
+    thickness_ratio: float = Field(0.2, gt=0.0, le=1.0, description="thickness/edge of prisms and plates")
+    truncation: float = Field(0.1, ge=0.0, le=0.3, description="prism tip truncation (fraction of edge)")
+    min_gap_nm: float = Field(2.0, ge=0.0, le=1000.0, description="minimum gap between particles when placed")
+
+    @model_validator(mode="after")
+    def _fractions_positive(self) -> "ParticlesConfig":
+        if not self.shapes or any(v < 0 for v in self.shapes.values()) or sum(self.shapes.values()) <= 0:
+            raise ValueError(f"shapes = {self.shapes}: expected non-negative fractions with a positive sum")
+        return self
 
 
 class DynamicsConfig(_Strict):

@@ -140,11 +140,69 @@ def _entry_intact(root: Path, entry: dict) -> bool:
         return False
 
 
+def _render_video(config_json: str, partial: str, seed: int, video_id: str) -> dict:
+    """Render one video into ``partial/<video_id>`` via a hidden temporary folder (any process)."""
+    from .config import SimulationConfig
+
+    config = SimulationConfig.model_validate_json(config_json)
+    root = Path(partial)
+    final, tmp = root / video_id, root / f".tmp-{video_id}"
+    for leftover in (final, tmp):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    entry = _write_video(config, tmp, seed=seed, video_id=video_id)
+    os.replace(tmp, final)
+    return entry
+
+
+def _run_serial(tasks: list[tuple]) -> Iterator[dict]:
+    for task in tasks:
+        yield _render_video(*task)
+
+
+def _run_processes(tasks: list[tuple], workers: int) -> Iterator[dict]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # "spawn": numba's threading layers are not fork-safe.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_render_video, *task) for task in tasks]
+        for fut in as_completed(futures):
+            yield fut.result()
+
+
+def _run_dask(tasks: list[tuple], address: str, workers: int) -> Iterator[dict]:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise UserError("--dask needs dask.distributed: pip install 'nanoaquarium[dask]'") from None
+    if address == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout="20s")
+        except OSError as exc:
+            raise UserError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
+        cluster = None
+    try:
+        futures = client.map(lambda t: _render_video(*t), tasks, pure=False)
+        for fut in as_completed(futures):
+            yield fut.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def write_dataset(
     config: SimulationConfig,
     out: str | Path,
     *,
     seed: int = 0,
+    workers: int | None = 1,
+    dask: str | None = None,
     progress: bool = True,
 ) -> Path:
     """Simulate ``config.video.count`` videos into the dataset folder ``out``.
@@ -154,6 +212,10 @@ def write_dataset(
     config : the validated configuration
     out : the dataset folder; must not exist yet (unless it is the same complete dataset)
     seed : dataset seed; video ``i`` gets the ``i``-th seed spawned from it
+    workers : processes rendering videos in parallel (``None``: one per core, at most one per
+        video); the bytes written do not depend on it
+    dask : ``"local"`` for a ``dask.distributed`` LocalCluster of ``workers`` processes, or a
+        scheduler address (``tcp://host:8786``) whose workers see ``out`` on a shared file system
     progress : show a tqdm progress bar over videos
 
     Returns
@@ -173,6 +235,8 @@ def write_dataset(
         raise UserError(f"output folder {out} already exists and holds something else; choose another --out or remove it")
     if not out.parent.exists():
         raise UserError(f"output folder {out}: parent folder {out.parent} does not exist")
+    if workers is not None and workers < 1:
+        raise UserError(f"workers = {workers}: expected a positive number of processes")
 
     partial = out.with_name(out.name + ".partial")
     partial.mkdir(exist_ok=True)
@@ -186,27 +250,26 @@ def write_dataset(
             shutil.rmtree(partial)
             partial.mkdir()
 
-    seeds = video_seeds(seed, config.video.count)
-    entries = []
-    for i, vseed in enumerate(tqdm(seeds, desc="simulate", unit="video", disable=not progress)):
-        video_id = f"video_{i:03d}"
-        if video_id in done:
-            entries.append(done[video_id])
-            continue
-        final = partial / video_id
-        if final.exists():
-            shutil.rmtree(final)
-        tmp = partial / f".tmp-{video_id}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        entry = _write_video(config, tmp, seed=vseed, video_id=video_id)
-        os.replace(tmp, final)
-        entries.append(entry)
-        done[video_id] = entry
+    ids = [f"video_{i:03d}" for i in range(config.video.count)]
+    seeds = dict(zip(ids, video_seeds(seed, config.video.count)))
+    config_json = config.model_dump_json()
+    tasks = [(config_json, str(partial), seeds[vid], vid) for vid in ids if vid not in done]
+    n = min(len(tasks), workers or os.cpu_count() or 1) if tasks else 1
+    if dask is not None:
+        results = _run_dask(tasks, dask, max(n, 1))
+    elif n > 1:
+        results = _run_processes(tasks, n)
+    else:
+        results = _run_serial(tasks)
+    bar = tqdm(total=len(ids), initial=len(done), desc="simulate", unit="video", disable=not progress)
+    for entry in results:
+        done[entry["id"]] = entry
+        bar.update()
         _write_text_atomic(
             progress_path,
-            json.dumps({"config_sha256": digest, "videos": list(done.values())}, sort_keys=True),
+            json.dumps({"config_sha256": digest, "videos": [done[v] for v in ids if v in done]}, sort_keys=True),
         )
+    bar.close()
 
     manifest = {
         "schema_version": SCHEMA_VERSION,
@@ -215,7 +278,7 @@ def write_dataset(
         "preset": config.preset,
         "seed": int(seed),
         "config_sha256": digest,
-        "videos": entries,
+        "videos": [done[v] for v in ids],
     }
     _write_text_atomic(partial / _MANIFEST, json.dumps(manifest, sort_keys=True, indent=2))
     progress_path.unlink()
