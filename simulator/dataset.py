@@ -289,6 +289,11 @@ def write_dataset(
 # --------------------------------------------------------------------------- reading
 
 
+def _as_video(a: np.ndarray) -> np.ndarray:
+    """(T, Y, X) even for a one-frame stack, which TIFF readers return as (Y, X)."""
+    return a[None] if a.ndim == 2 else a
+
+
 def _safe_child(root: Path, name: str, what: str) -> Path:
     """``root / name`` after checking that it stays inside ``root`` (no ``..``, no links out)."""
     if not isinstance(name, str) or not name or os.path.isabs(name) or Path(name).name != name:
@@ -334,10 +339,10 @@ class Dataset:
             raise DatasetError(f"{self._folder(video_id) / 'config.json'}: no valid 'meta' ({exc})") from None
 
     def frames(self, video_id: str, *, max_gb: float = 4.0) -> np.ndarray:
-        return read_tiff(self._folder(video_id) / "video.ome.tif", max_gb=max_gb)
+        return _as_video(read_tiff(self._folder(video_id) / "video.ome.tif", max_gb=max_gb))
 
     def labels(self, video_id: str, *, max_gb: float = 4.0) -> np.ndarray:
-        return read_tiff(self._folder(video_id) / "labels.ome.tif", max_gb=max_gb)
+        return _as_video(read_tiff(self._folder(video_id) / "labels.ome.tif", max_gb=max_gb))
 
     def read_video(self, video_id: str, *, max_gb: float = 4.0) -> Video:
         folder = self._folder(video_id)
@@ -421,6 +426,20 @@ def write_predictions(
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir()
+    try:
+        videos = _write_prediction_videos(partial, items, method, pixel_size_nm, frame_interval_s)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    manifest = {"schema_version": SCHEMA_VERSION, "kind": "predictions", "method": method,
+                "params": params, "version": version, "videos": videos}
+    _write_text_atomic(partial / _PRED_MANIFEST, json.dumps(manifest, sort_keys=True, indent=2))
+    os.replace(partial, out)
+    return out
+
+
+def _write_prediction_videos(partial: Path, items, method: str, pixel_size_nm: float,
+                             frame_interval_s: float) -> list[dict]:
     videos = []
     for video_id, labels in items:
         labels = np.asarray(labels)
@@ -435,11 +454,7 @@ def write_predictions(
                        pixel_size_nm=pixel_size_nm, frame_interval_s=frame_interval_s)
         videos.append({"id": video_id, "shape": list(labels.shape),
                        "files": {"labels.ome.tif": sha256_file(path)}})
-    manifest = {"schema_version": SCHEMA_VERSION, "kind": "predictions", "method": method,
-                "params": params, "version": version, "videos": videos}
-    _write_text_atomic(partial / _PRED_MANIFEST, json.dumps(manifest, sort_keys=True, indent=2))
-    os.replace(partial, out)
-    return out
+    return videos
 
 
 def read_predictions(path: str | Path, *, max_gb: float = 4.0) -> dict[str, np.ndarray]:
@@ -456,7 +471,7 @@ def read_predictions(path: str | Path, *, max_gb: float = 4.0) -> dict[str, np.n
         for name in ("labels.ome.tif", "labels.tif"):
             f = folder / name
             if f.is_file():
-                out[folder.name] = read_tiff(f, max_gb=max_gb)
+                out[folder.name] = _as_video(read_tiff(f, max_gb=max_gb))
                 break
     if not out:
         raise DatasetError(f"{path}: no <video_id>/labels.ome.tif (or labels.tif) inside")
