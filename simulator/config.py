@@ -159,10 +159,31 @@ class ParticlesConfig(_Strict):
 
 
 class DynamicsConfig(_Strict):
-    """Motion of the particles."""
+    """Motion of the particles (see simulator.brownian and simulator.hydrodynamics).
 
-    model: Literal["static"] = Field("static", description="motion model")
-    interactions: bool = Field(False, description="pair interactions between particles")
+    Bulk diffusion coefficients come from Stokes-Einstein / Tirado-Garcia de la Torre at
+    ``temperature_K`` in a liquid of ``viscosity_Pa_s`` (water at 20 C: 1.002 mPa s, CRC Handbook
+    of Chemistry and Physics, 97th ed., 6-245), multiplied by ``slowdown``: LPEM particles move
+    >= 10^3 times slower than in bulk (Verch et al., Langmuir 2015) and often much slower near
+    the window (Woehl & Prozorov, J. Phys. Chem. C 2015).  The default 2e-6 gives a 20 nm Au
+    sphere ~50 nm^2/s: a few nm per 0.1 s frame, visible motion that stays in the field.
+    """
+
+    model: Literal["static", "brownian"] = Field("static", description="motion model")
+    interactions: bool = Field(False, description="pair interactions between particles (not yet available)")
+    temperature_K: float = Field(293.15, gt=0.0, le=1000.0, description="temperature (K)")
+    viscosity_Pa_s: float = Field(1.002e-3, gt=0.0, le=10.0, description="liquid viscosity (Pa s)")
+    slowdown: float = Field(2e-6, gt=0.0, le=1.0, description="LPEM slowdown of diffusion relative to bulk")
+    substeps: int = Field(10, ge=1, le=10_000, description="integration steps per frame interval")
+    blur_steps: int = Field(3, ge=1, le=101, description="states averaged over the exposure (motion blur; odd)")
+
+    @model_validator(mode="after")
+    def _checks(self) -> "DynamicsConfig":
+        if self.blur_steps % 2 == 0:
+            raise ValueError(f"blur_steps ({self.blur_steps}) must be odd, so that one state is at mid-exposure")
+        if self.interactions:
+            raise ValueError("interactions = true is not available yet in this version; set it to false")
+        return self
 
 
 class SimulationConfig(_Strict):

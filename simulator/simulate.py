@@ -16,8 +16,10 @@ Image formation of one frame (units: nm, s, e⁻/Å²):
    the liquid crossed; see :class:`simulator.config.ImagingConfig`);
 4. the detector (:mod:`simulator.detector`).
 
-Ground truth is the particles' state at the frame (static scenes and drift: the exposure sees one
-state).  A random sample drift (RMS ``drift_nm_per_frame`` per frame, a random walk) moves the
+Motion (``dynamics.model = "brownian"``, :mod:`simulator.brownian`): particles move between and
+during exposures in ``dynamics.substeps`` steps per frame interval.  Motion blur: the frame is the
+mean of the expected images of ``dynamics.blur_steps`` states evenly spaced over the exposure
+(at (k + ½)/B of it); the ground truth (labels and table) is the middle one, at mid-exposure.  A random sample drift (RMS ``drift_nm_per_frame`` per frame, a random walk) moves the
 whole scene; the ground truth includes it, since it is where the particles appear.
 """
 
@@ -31,11 +33,13 @@ from scipy import ndimage
 
 from ._raster import pack_particles, rasterize
 from .config import SimulationConfig
+from .brownian import brownian_steps
 from .detector import load_mtf_matrix, parametric_mtf, record, resample_mtf
 from .errors import ConfigError
+from .hydrodynamics import shape_diffusion
 from .liquid import liquid_thickness_map
 from .materials import get_material
-from .shapes import ShapeSpec, make_shape
+from .shapes import ShapeSpec, make_shape, profile_volume
 from .video import Table, Video, VideoMeta
 
 __all__ = ["FrameOutput", "Simulation", "simulate_video"]
@@ -137,6 +141,7 @@ class Simulation:
         self.positions_nm = place_particles([s.outline for s in self.specs], self.angles,
                                             (shape[0] * p, shape[1] * p), gap_nm=pc.min_gap_nm, rng=rng)
         self.ids = np.arange(1, pc.count + 1, dtype=np.uint32)
+        self._init_motion(shape, p)
         mat = get_material(pc.material)
         self.material = mat
         self._packed_static = (
@@ -166,6 +171,53 @@ class Simulation:
                                  np.where(u > 1 - det.dead_pixel_fraction, -1, 0)).astype(np.int8)
         self.tracks: Table = []
         self.potential: Table | None = None
+
+    def _init_motion(self, shape: tuple[int, int], p: float) -> None:
+        """Per-particle body-frame diffusion coefficients (nm²/s, rad²/s) and walls."""
+        dyn = self.config.dynamics
+        n = len(self.specs)
+        self.d_par, self.d_perp, self.d_rot = np.zeros(n), np.zeros(n), np.zeros(n)
+        if dyn.model == "brownian":
+            for i, spec in enumerate(self.specs):
+                minx, _, maxx, _ = spec.outline.bounds
+                dpar, dperp, drot = shape_diffusion(
+                    spec.name, size_nm=spec.height_nm if spec.name in ("sphere", "rod") else maxx - minx,
+                    length_nm=maxx - minx, area_nm2=spec.outline.area, volume_nm3=profile_volume(spec),
+                    temperature_K=dyn.temperature_K, viscosity_Pa_s=dyn.viscosity_Pa_s)
+                self.d_par[i], self.d_perp[i], self.d_rot[i] = (dyn.slowdown * x for x in (dpar, dperp, drot))
+        self._walls_lo = np.zeros((n, 2))
+        self._walls_hi = np.tile([shape[1] * p, shape[0] * p], (n, 1)).astype(float)
+
+    def _advance(self, duration_s: float) -> None:
+        """Move the particles for ``duration_s`` seconds (no-op for static scenes)."""
+        dyn = self.config.dynamics
+        if dyn.model == "static" or duration_s <= 0 or not len(self.specs):
+            return
+        dt_target = self.config.imaging.frame_interval_s / dyn.substeps
+        steps = max(1, int(np.ceil(duration_s / dt_target - 1e-9)))
+        brownian_steps(self.positions_nm, self.angles, self.d_par, self.d_perp, self.d_rot,
+                       dt=duration_s / steps, steps=steps, lo=self._walls_lo, hi=self._walls_hi,
+                       rng=self._scene_rng)
+
+    def _exposure(self, drift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Expected image averaged over the exposure, and labels/positions/angles at mid-exposure."""
+        im, dyn = self.config.imaging, self.config.dynamics
+        if dyn.model == "static":
+            expected, labels = self.expected_electrons(self.positions_nm + drift, self.angles)
+            return expected, labels, self.positions_nm + drift, self.angles.copy()
+        B = dyn.blur_steps
+        times = im.exposure_s * (np.arange(B) + 0.5) / B
+        total = None
+        now = 0.0
+        for k, t in enumerate(times):
+            self._advance(t - now)
+            now = t
+            e, lab = self.expected_electrons(self.positions_nm + drift, self.angles)
+            total = e if total is None else total + e
+            if k == B // 2:
+                labels, pos, ang = lab, self.positions_nm + drift, self.angles.copy()
+        self._advance(im.frame_interval_s - now)
+        return total / B, labels, pos, ang
 
     # ------------------------------------------------------------------ rendering
 
@@ -205,8 +257,7 @@ class Simulation:
         for t in range(T):
             if t > 0 and im.drift_nm_per_frame > 0:
                 drift = drift + im.drift_nm_per_frame / np.sqrt(2) * self._scene_rng.standard_normal(2)
-            pos = self.positions_nm + drift
-            expected, labels = self.expected_electrons(pos, self.angles)
+            expected, labels, pos, angles = self._exposure(drift)
             image = record(
                 expected, model=det.model, mtf=self._mtf, rng=self._noise_rng,
                 conversion_gain=det.conversion_gain, gain_spread=det.gain_spread, read_noise=det.read_noise,
@@ -215,10 +266,10 @@ class Simulation:
             )
             rows = [
                 {"frame": t, "id": int(self.ids[i]), "x_nm": float(pos[i, 0]), "y_nm": float(pos[i, 1]),
-                 "angle_rad": float(self.angles[i] % (2 * np.pi)), "area_nm2": float(self.specs[i].outline.area),
+                 "angle_rad": float(angles[i] % (2 * np.pi)), "area_nm2": float(self.specs[i].outline.area),
                  "perimeter_nm": float(self.specs[i].outline.length), "shape": self.specs[i].name,
                  "material": self.material.name, "thickness_nm": float(self.specs[i].height_nm),
-                 "D_nm2_s": 0.0, "Dr_rad2_s": 0.0}
+                 "D_nm2_s": float((self.d_par[i] + self.d_perp[i]) / 2), "Dr_rad2_s": float(self.d_rot[i])}
                 for i in range(n)
             ]
             yield FrameOutput(image=image, labels=labels, particles=rows, events=[])
