@@ -45,6 +45,7 @@ from .video import Table, Video, VideoMeta
 __all__ = ["FrameOutput", "Simulation", "simulate_video"]
 
 _MAX_PLACEMENT_TRIES = 200
+_COMPACT = ("cube", "concave-cube", "bipyramid")  # diffuse as spheres of equal volume
 
 
 @dataclass
@@ -182,7 +183,8 @@ class Simulation:
                 minx, _, maxx, _ = spec.outline.bounds
                 dpar, dperp, drot = shape_diffusion(
                     spec.name, size_nm=spec.height_nm if spec.name in ("sphere", "rod") else maxx - minx,
-                    length_nm=maxx - minx, area_nm2=spec.outline.area, volume_nm3=profile_volume(spec),
+                    length_nm=maxx - minx, area_nm2=spec.outline.area,
+                    volume_nm3=profile_volume(spec) if spec.name in _COMPACT else 0.0,
                     temperature_K=dyn.temperature_K, viscosity_Pa_s=dyn.viscosity_Pa_s)
                 self.d_par[i], self.d_perp[i], self.d_rot[i] = (dyn.slowdown * x for x in (dpar, dperp, drot))
         self._walls_lo = np.zeros((n, 2))
