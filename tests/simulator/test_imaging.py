@@ -133,3 +133,18 @@ def test_impossible_density_is_a_clear_error():
         Simulation(_cfg("particles.count=500"), seed=1)
     with pytest.raises(ConfigError, match="does not fit the 64×64 nm field"):
         Simulation(_cfg("particles.size_nm=200", "particles.size_cv=0", size=64), seed=1)
+
+
+def test_render_one_512_frame_with_50_particles(benchmark):
+    """Full physics: 50 particles, liquid, blur, integrating detector with the MTF (one state)."""
+    cfg = load_config("brownian-prisms", overrides=[
+        "video.height_px=512", "video.width_px=512", "video.frames=1", "particles.count=50",
+        "particles.shapes={prism=0.5, sphere=0.3, rod=0.2}", "particles.size_nm=20", "dynamics.model='static'"])
+    sim = Simulation(cfg, seed=1)
+    next(Simulation(cfg, seed=1).frames())  # compile the kernels outside the timing
+
+    def render():
+        return next(Simulation.frames(sim))
+
+    out = benchmark(render)
+    assert out.image.shape == (512, 512) and len(np.unique(out.labels)) == 51
