@@ -3,49 +3,94 @@ folder of single-frame TIFFs taken in name order as one video)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from simulator.dataset import open_dataset
-from simulator.errors import DatasetError
-from simulator.tiffio import read_tiff, tiff_info
+from simulator.errors import DatasetError, UserError
 from simulator.video import VideoMeta
 
-__all__ = ["iter_inputs"]
+__all__ = ["open_input"]
+
+_TIFF_SUFFIXES = (".tif", ".tiff")
+
+Loader = Callable[[str], tuple[np.ndarray, VideoMeta]]
 
 
-def _real_video(files: list[Path], *, mode: str, pixel_size_nm: float | None, max_gb: float) -> tuple[np.ndarray, VideoMeta]:
-    frames = [read_tiff(f, max_gb=max_gb) for f in files]
-    if len({f.shape for f in frames}) != 1:
-        raise DatasetError(f"{files[0].parent}: frames of different shapes {sorted({f.shape for f in frames})}")
-    video = np.concatenate([f[None] if f.ndim == 2 else f for f in frames])
-    if video.ndim != 3:
-        raise DatasetError(f"{files[0]}: shape {frames[0].shape}; expected (Y, X) frames or a (T, Y, X) stack")
-    _, _, phys = tiff_info(files[0])
-    p = pixel_size_nm or phys.get("pixel_size_nm", 1.0)
-    meta = VideoMeta(video_id=files[0].stem if len(files) == 1 else files[0].parent.name, shape=video.shape,
-                     pixel_size_nm=float(p), frame_interval_s=float(phys.get("frame_interval_s", 1.0)), mode=mode)
-    return video, meta
+def _tiff_meta(path: Path, shape: tuple[int, ...], *, video_id: str, mode: str | None,
+               pixel_size_nm: float | None, frame_interval_s: float | None) -> VideoMeta:
+    from simulator.tiffio import tiff_info
+
+    phys = tiff_info(path)[2]
+    pixel = pixel_size_nm if pixel_size_nm is not None else phys.get("pixel_size_nm")
+    if pixel is None:
+        raise UserError(f"{path}: no pixel size in the TIFF metadata; give it (--pixel-size-nm)")
+    interval = frame_interval_s if frame_interval_s is not None else phys.get("frame_interval_s", 1.0)
+    return VideoMeta(video_id=video_id, shape=tuple(int(s) for s in shape), pixel_size_nm=float(pixel),
+                     frame_interval_s=float(interval), mode=mode or "bright-field")
 
 
-def iter_inputs(path: str | Path, *, mode: str = "bright-field", pixel_size_nm: float | None = None,
-                max_gb: float = 4.0) -> Iterator[tuple[str, np.ndarray, VideoMeta]]:
-    """Yield ``(video_id, frames (T, Y, X), meta)`` for a dataset folder, a TIFF, or a folder of TIFFs."""
+def open_input(
+    path: str | Path,
+    *,
+    mode: str | None = None,
+    pixel_size_nm: float | None = None,
+    frame_interval_s: float | None = None,
+    max_gb: float = 4.0,
+) -> tuple[list[str], Loader]:
+    """Video ids and a loader ``video_id -> (frames (T, Y, X), meta)`` for a segmentation input.
+
+    Parameters
+    ----------
+    path : a dataset folder, a folder of single-frame ``.tif`` files (one video, frames in name
+        order, its id the folder's name) or one multi-frame TIFF (one video, its id the file's
+        name without suffixes)
+    mode : ``"bright-field"`` or ``"haadf"``; overrides a dataset's, default bright-field for TIFFs
+    pixel_size_nm, frame_interval_s : for TIFFs, override (or supply) the file's metadata
+    max_gb : refuse a TIFF declaring more than this many GiB
+
+    Raises
+    ------
+    DatasetError
+        Nothing segmentable at ``path``, frames of different shapes, or a broken file.
+    """
+    from simulator.dataset import open_dataset
+    from simulator.tiffio import read_tiff
+
     path = Path(path)
-    if (path / "dataset.json").is_file():
+    tiff_kw = dict(mode=mode, pixel_size_nm=pixel_size_nm, frame_interval_s=frame_interval_s)
+    if path.is_dir() and (path / "dataset.json").is_file():
         ds = open_dataset(path)
-        for vid in ds.video_ids:
-            yield vid, ds.frames(vid, max_gb=max_gb), ds.meta(vid)
-        return
-    if path.is_file():
-        files = [path]
-    elif path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".tif", ".tiff"))
+
+        def load(vid: str) -> tuple[np.ndarray, VideoMeta]:
+            meta = ds.meta(vid)
+            return ds.frames(vid, max_gb=max_gb), dataclasses.replace(meta, mode=mode) if mode else meta
+
+        return ds.video_ids, load
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _TIFF_SUFFIXES and p.is_file())
         if not files:
             raise DatasetError(f"{path}: neither a dataset (no dataset.json) nor a folder of .tif frames")
-    else:
-        raise DatasetError(f"{path}: no such file or folder")
-    video, meta = _real_video(files, mode=mode, pixel_size_nm=pixel_size_nm, max_gb=max_gb)
-    yield meta.video_id, video, meta
+
+        def load_folder(vid: str) -> tuple[np.ndarray, VideoMeta]:
+            frames = [read_tiff(f, max_gb=max_gb) for f in files]
+            for f, fr in zip(files, frames):
+                if fr.ndim != 2 or fr.shape != frames[0].shape:
+                    raise DatasetError(f"{f}: frame of shape {fr.shape}, expected {frames[0].shape} like {files[0].name}")
+            video = np.stack(frames)
+            return video, _tiff_meta(files[0], video.shape, video_id=vid, **tiff_kw)
+
+        return [path.name], load_folder
+    if path.is_file() and path.suffix.lower() in _TIFF_SUFFIXES:
+
+        def load_file(vid: str) -> tuple[np.ndarray, VideoMeta]:
+            video = read_tiff(path, max_gb=max_gb)
+            video = video[None] if video.ndim == 2 else video
+            if video.ndim != 3:
+                raise DatasetError(f"{path}: shape {video.shape}, expected frames (T, Y, X)")
+            return video, _tiff_meta(path, video.shape, video_id=vid, **tiff_kw)
+
+        return [path.name.split(".")[0]], load_file
+    raise DatasetError(f"{path}: no such dataset folder, folder of .tif frames or TIFF file")

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from skimage.segmentation import relabel_sequential
 
-__all__ = ["overlap_matrix", "iou_matrix", "Matching", "match"]
+__all__ = ["overlap_matrix", "iou_matrix", "Matching", "match", "pooled_f1"]
 
 
 def overlap_matrix(true: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,3 +64,27 @@ def match(true: np.ndarray, pred: np.ndarray, *, iou: np.ndarray | None = None) 
     rows, cols = linear_sum_assignment(m, maximize=True)
     keep = m[rows, cols] > 0
     return Matching(m.shape[0], m.shape[1], rows[keep], cols[keep], m[rows, cols][keep])
+
+
+def pooled_f1(true: np.ndarray, pred: np.ndarray, *, threshold: float = 0.5) -> float:
+    """F1 at an IoU threshold over all frames, true positives pooled (the tuner's objective).
+
+    Parameters
+    ----------
+    true, pred : (T, Y, X) or (Y, X) int instance labels of the same shape
+    threshold : a matched pair counts when its IoU is at least this
+
+    Returns
+    -------
+    float in [0, 1]; 1.0 when both are empty.
+    """
+    true, pred = np.asarray(true), np.asarray(pred)
+    if true.shape != pred.shape:
+        raise ValueError(f"shapes differ: ground truth {true.shape}, prediction {pred.shape}")
+    if true.ndim == 2:
+        true, pred = true[None], pred[None]
+    tp = n = 0
+    for t, p in zip(true, pred):
+        m = match(t, p)
+        tp, n = tp + m.tp(threshold), n + m.n_true + m.n_pred
+    return 1.0 if n == 0 else 2.0 * tp / n

@@ -1,7 +1,8 @@
 """Pre-processing of a video before thresholding, one frame at a time.
 
 Order: temporal averaging of ``k`` neighbouring frames (particles move slowly, shot noise is
-independent between frames) → denoising (Gaussian, median or non-local means) → background
+independent between frames) → clipping of outliers (hot and dead detector pixels would otherwise
+stretch a histogram of 256 bins far beyond the particles' contrast) → denoising (Gaussian, median or non-local means) → background
 flattening → polarity normalisation, so that the thresholds always see **dark particles on a
 bright background** (the bright-field case, and the one Sauvola's and Niblack's document
 binarisation was designed for).
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 from scipy import ndimage
-from skimage.restoration import denoise_nl_means, estimate_sigma
+from skimage.restoration import denoise_nl_means
 
 from simulator.errors import UserError
 from simulator.video import VideoMeta
@@ -50,6 +51,17 @@ def _temporal_mean(video: np.ndarray, t: int, window: int) -> np.ndarray:
     return video[lo:hi].mean(axis=0, dtype=np.float64)
 
 
+def _noise_sigma(frame: np.ndarray) -> float:
+    """Robust noise σ of a frame: MAD of horizontal neighbour differences / (0.6745·√2).
+
+    Differences of neighbouring pixels cancel the smooth signal and have variance 2σ² for
+    independent noise; the median absolute deviation is insensitive to edges (it replaces
+    :func:`skimage.restoration.estimate_sigma`, which needs PyWavelets).
+    """
+    d = np.diff(frame, axis=1)
+    return float(np.median(np.abs(d - np.median(d))) / (0.6745 * np.sqrt(2.0)))
+
+
 def _denoise(frame: np.ndarray, method: str, *, sigma_px: float, median_size_px: int, nlm_h: float) -> np.ndarray:
     if method == "none":
         return frame
@@ -58,7 +70,7 @@ def _denoise(frame: np.ndarray, method: str, *, sigma_px: float, median_size_px:
     if method == "median":
         return ndimage.median_filter(frame, size=median_size_px, mode="reflect")
     if method == "nlmeans":
-        sigma = float(estimate_sigma(frame))
+        sigma = _noise_sigma(frame)
         if sigma <= 0:
             return frame
         return denoise_nl_means(frame, patch_size=_NLM_PATCH_SIZE, patch_distance=_NLM_PATCH_DISTANCE,
@@ -93,6 +105,7 @@ def preprocess(
     median_size_px: int = 3,
     nlm_h: float = 0.6,
     background_sigma_nm: float = 0.0,
+    clip_percent: float = 0.0,
 ) -> Iterator[np.ndarray]:
     """Yield each pre-processed frame, particles dark.
 
@@ -106,6 +119,7 @@ def preprocess(
     denoise : ``"none"``, ``"gaussian"`` (σ = ``sigma_px``), ``"median"`` (square window of
         ``median_size_px``) or ``"nlmeans"`` (h = ``nlm_h`` × the estimated noise σ)
     background_sigma_nm : σ (nm) of the Gaussian background estimate removed (0: off)
+    clip_percent : each frame is clipped to its [p, 100 − p] percentiles (0: off)
 
     Yields
     ------
@@ -115,6 +129,8 @@ def preprocess(
     """
     for t in range(video.shape[0]):
         frame = _temporal_mean(video, t, temporal_window)
+        if clip_percent > 0:
+            frame = np.clip(frame, *np.percentile(frame, [clip_percent, 100.0 - clip_percent]))
         frame = _denoise(frame, denoise, sigma_px=sigma_px, median_size_px=median_size_px, nlm_h=nlm_h)
         if background_sigma_nm > 0:
             frame = _flatten(frame, background_sigma_nm / pixel_size_nm, bright=particles_bright)

@@ -1,0 +1,100 @@
+"""Subcommands ``bench``, ``score`` and ``report`` of ``nanoaq``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from simulator.errors import UserError
+
+__all__ = ["register"]
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from baselines.registry import get_method, method_version, parse_params, validate_params
+
+    from .gate import compare, format_table
+    from .results import load_results, save_results
+    from .score import run_method
+    from .suite import generate_suite
+
+    names = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not names:
+        raise UserError("--methods: give at least one method, e.g. --methods otsu,li")
+    params = parse_params(args.params)
+    funcs = {n: get_method(n) for n in names}
+    checked = {n: validate_params(f, params.get(n, {}) if len(names) > 1 else params, method=n)
+               for n, f in funcs.items()}
+    reference = load_results(args.gate) if args.gate else None
+    suite = generate_suite(args.suite, progress=not args.quiet)
+    out = Path(args.out)
+    runs = []
+    for n, f in funcs.items():
+        runs.append(run_method(suite, n, f, checked[n], version=method_version(f),
+                               predictions=out.with_name(out.stem + ".predictions"), progress=not args.quiet))
+    save_results(runs, out)
+    for r in runs:
+        a = r.aggregates["overall:all"]
+        print(f"{r.method.name:<12} f1@0.5 {a.get('f1@0.5') or 0:.3f}  ap@0.5:0.95 {a.get('ap@0.5:0.95') or 0:.3f}  "
+              f"seg {a.get('seg') or 0:.3f}  tra {a.get('tra') or 0:.3f}  {a.get('seconds_per_frame') or 0:.3f} s/frame")
+    print(f"suite {suite.name} {suite.tier} checksum {suite.checksum[:12]}; results -> {out}")
+    if reference is None:
+        return 0
+    failed = False
+    for r in runs:
+        ref = next((x for x in reference if x.method.name == r.method.name), None)
+        if ref is None:
+            raise UserError(f"--gate {args.gate}: no reference results for method {r.method.name}")
+        bad = compare(r, ref, tolerance=args.tolerance)
+        if bad:
+            failed = True
+            print(f"REGRESSION: {r.method.name}: {len(bad)} metric(s) fell by more than {args.tolerance}")
+            print(format_table(bad))
+        else:
+            print(f"gate passed: {r.method.name}: no metric fell by more than {args.tolerance}")
+    return 1 if failed else 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from .results import save_results
+    from .score import score_folder
+
+    r = score_folder(args.gt, args.pred, method=args.name or Path(args.pred).name, progress=not args.quiet)
+    save_results([r], args.out)
+    a = r.aggregates["overall:all"]
+    print(f"{r.method.name}: f1@0.5 {a.get('f1@0.5') or 0:.3f}  seg {a.get('seg') or 0:.3f}  "
+          f"tra {a.get('tra') or 0:.3f} -> {args.out}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    paths = write_report(args.results, args.out)
+    print(f"wrote {paths['html']} and {paths['md']}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="score methods on the benchmark suite (and gate regressions)")
+    p.add_argument("--suite", default="quick", help="quick (CI), standard or full")
+    p.add_argument("--methods", required=True, help="comma-separated method names or package.module:function")
+    p.add_argument("--params", help="JSON parameters (one method) or {method: {...}} (several), or @file.json")
+    p.add_argument("--out", type=Path, default=Path("results.json"))
+    p.add_argument("--gate", type=Path, help="reference results.json: exit 1 if a metric fell by more than --tolerance")
+    p.add_argument("--tolerance", type=float, default=0.01)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_bench)
+
+    p = sub.add_parser("score", help="score a folder of predictions against a dataset")
+    p.add_argument("--gt", type=Path, required=True, help="the dataset")
+    p.add_argument("--pred", type=Path, required=True, help="<video_id>/labels.ome.tif (or labels.tif) folders")
+    p.add_argument("--out", type=Path, default=Path("results.json"))
+    p.add_argument("--name", help="method name to record (default: the folder's name)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_score)
+
+    p = sub.add_parser("report", help="write report.html and report.md from results files")
+    p.add_argument("results", nargs="+", type=Path)
+    p.add_argument("--out", type=Path, default=Path("report"))
+    p.set_defaults(func=_report)

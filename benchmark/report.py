@@ -1,0 +1,161 @@
+"""The report: ``report.html`` (self-contained) and ``report.md`` with PNG figures.
+
+Figures: a leaderboard, every key metric against dose per scenario for every method (where does
+each method break?), overlays of frames with true-positive, missed and false detections, and a
+gallery of each method's worst frames.  Only the results files are read, plus the suite's data
+and the predictions they point to (for the overlays, when those folders still exist).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from baselines.matching import match
+from simulator.dataset import open_dataset, read_predictions
+from simulator.preview import label_outlines
+
+from .results import Results, load_results
+
+__all__ = ["write_report", "KEY_METRICS"]
+
+KEY_METRICS = ("f1@0.5", "ap@0.5:0.95", "pq", "seg", "det", "tra", "boundary_f1", "iou_pixel")
+_TP, _FN, _FP = (0.1, 0.85, 0.2), (0.95, 0.15, 0.1), (1.0, 0.8, 0.0)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _fmt(v) -> str:
+    return "–" if v is None else f"{v:.3f}"
+
+
+def _leaderboard(results: list[Results]) -> tuple[list[str], list[list[str]]]:
+    head = ["method", *KEY_METRICS, "s/frame", "peak MB"]
+    rows = []
+    for r in sorted(results, key=lambda r: -(r.aggregates.get("overall:all", {}).get("f1@0.5") or 0)):
+        a = r.aggregates.get("overall:all", {})
+        rows.append([r.method.name, *[_fmt(a.get(m)) for m in KEY_METRICS], _fmt(a.get("seconds_per_frame")),
+                     _fmt(a.get("peak_memory_mb"))])
+    return head, rows
+
+
+def _metric_vs_dose(results: list[Results], metric: str, path: Path) -> Path:
+    plt = _plt()
+    scenarios = sorted({v.scenario for r in results for v in r.videos})
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(3.2 * len(scenarios), 3.0), squeeze=False, sharey=True)
+    for ax, scen in zip(axes[0], scenarios):
+        for r in results:
+            by = defaultdict(list)
+            for v in r.videos:
+                if v.scenario == scen and v.metrics.get(metric) is not None and v.dose_rate_e_per_A2_s:
+                    by[v.dose_rate_e_per_A2_s].append(v.metrics[metric])
+            if by:
+                d = sorted(by)
+                ax.plot(d, [np.mean(by[x]) for x in d], "o-", label=r.method.name, ms=4)
+        ax.set_xscale("log")
+        ax.set_title(scen, fontsize=9)
+        ax.set_xlabel("dose rate (e$^-$/Å$^2$/s)", fontsize=8)
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel(metric)
+    axes[0, -1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _overlay_rgb(frame: np.ndarray, true: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Grey frame with true-positive (green), missed (red) and false (yellow) outlines."""
+    f = frame.astype(float)
+    lo, hi = np.percentile(f, [0.5, 99.5])
+    g = np.clip((f - lo) / max(hi - lo, 1e-9), 0, 1)
+    rgb = np.repeat(g[..., None], 3, axis=-1)
+    m = match(true, pred)
+    t_ids = np.unique(true[true > 0])
+    p_ids = np.unique(pred[pred > 0])
+    ok = m.ious >= 0.5
+    tp_t, tp_p = set(t_ids[m.rows[ok]]), set(p_ids[m.cols[ok]])
+    fn = np.isin(true, [i for i in t_ids if i not in tp_t])
+    fp = np.isin(pred, [i for i in p_ids if i not in tp_p])
+    tp = np.isin(pred, list(tp_p))
+    for mask, colour in ((tp, _TP), (fn, _FN), (fp, _FP)):
+        edge = label_outlines(np.where(mask, pred if mask is not fn else true, 0))
+        rgb[edge] = colour
+    return rgb
+
+
+def _worst_frames(r: Results, n: int) -> list[tuple[float, str, str, int]]:
+    frames = [(f1, v.task, v.video_id, t) for v in r.videos for t, f1 in enumerate(v.frame_f1)]
+    return sorted(frames)[:n]
+
+
+def _gallery(r: Results, path: Path, n: int = 6) -> Path | None:
+    if not r.predictions or not r.suite.path or not Path(r.predictions).is_dir():
+        return None
+    plt = _plt()
+    worst = _worst_frames(r, n)
+    fig, axes = plt.subplots(1, len(worst), figsize=(3.0 * len(worst), 3.4), squeeze=False)
+    for ax, (f1, task, vid, t) in zip(axes[0], worst):
+        base = Path(r.suite.path)
+        ds = open_dataset(base / task if (base / task / "dataset.json").is_file() else base)
+        pred_root = Path(r.predictions) / task if (Path(r.predictions) / task).is_dir() else Path(r.predictions)
+        pred = read_predictions(pred_root)[vid][t]
+        ax.imshow(_overlay_rgb(ds.frames(vid)[t], ds.labels(vid)[t].astype(np.int64), pred.astype(np.int64)),
+                  interpolation="nearest")
+        ax.set_title(f"{task}\n{vid} frame {t}: F1 {f1:.2f}", fontsize=7)
+        ax.axis("off")
+    fig.suptitle(f"{r.method.name}: worst frames (green: matched, red: missed, yellow: false)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write_report(results_files: list[str | Path], out: str | Path) -> dict[str, Path]:
+    """Write ``report.md``, ``report.html`` and the PNG figures into ``out``; return their paths."""
+    results = [r for p in results_files for r in load_results(p)]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    figs: list[tuple[str, Path]] = []
+    for metric in ("f1@0.5", "ap@0.5:0.95", "seg", "tra"):
+        name = metric.replace("@", "_at_").replace(":", "-")
+        figs.append((f"{metric} against dose, per scenario", _metric_vs_dose(results, metric, out / f"dose_{name}.png")))
+    for r in results:
+        g = _gallery(r, out / f"worst_{r.method.name.replace(':', '_')}.png")
+        if g is not None:
+            figs.append((f"{r.method.name}: worst frames", g))
+    head, rows = _leaderboard(results)
+    suites = sorted({f"{r.suite.name} {r.suite.tier} (checksum {r.suite.checksum[:12]})" for r in results})
+
+    md = ["# nanoaquarium benchmark report", "", f"Suite: {', '.join(suites)}", "", "## Leaderboard", "",
+          "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    md += ["| " + " | ".join(row) + " |" for row in rows]
+    for title, p in figs:
+        md += ["", f"## {title}", "", f"![{title}]({p.name})"]
+    (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+
+    def img(p: Path) -> str:
+        return "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()
+
+    table = "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>"
+    body = "".join(f"<h2>{html.escape(t)}</h2><img alt='{html.escape(t)}' src='{img(p)}'>" for t, p in figs)
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>nanoaquarium benchmark report</title>"
+            "<style>body{font-family:sans-serif;max-width:1400px;margin:auto;padding:1em}"
+            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+            "img{max-width:100%}</style></head><body><h1>nanoaquarium benchmark report</h1>"
+            f"<p>Suite: {html.escape(', '.join(suites))}</p><h2>Leaderboard</h2>{table}{body}</body></html>")
+    (out / "report.html").write_text(page, encoding="utf-8")
+    return {"html": out / "report.html", "md": out / "report.md", **{p.stem: p for _, p in figs}}

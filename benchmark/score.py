@@ -1,0 +1,137 @@
+"""Scoring label videos against a dataset's ground truth, and running methods on a suite."""
+
+from __future__ import annotations
+
+import math
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from simulator.dataset import open_dataset, read_predictions, write_predictions
+from simulator.errors import DatasetError
+from simulator.video import Video
+
+from .metrics import FRAME_METRICS, frame_metrics
+from .physics import diffusion_rel_error
+from .results import MethodInfo, Results, SuiteInfo, VideoResult, aggregate, clean, environment
+from .suite import Suite, Task
+from .tracking import ctc_det_tra, labels_persist, link_by_overlap
+
+__all__ = ["check_prediction", "score_video", "score_folder", "run_method"]
+
+
+def check_prediction(pred: Any, video: Video, *, where: str) -> np.ndarray:
+    """The prediction as int64 (T, Y, X), or a DatasetError naming the video and frame."""
+    pred = np.asarray(pred)
+    if pred.shape != video.labels.shape:
+        raise DatasetError(f"{where}: prediction has shape {pred.shape}, expected {video.labels.shape} (T, Y, X)")
+    if not np.issubdtype(pred.dtype, np.integer):
+        if np.issubdtype(pred.dtype, np.floating):
+            bad = np.flatnonzero(~np.isfinite(pred).reshape(pred.shape[0], -1).all(1))
+            if bad.size:
+                raise DatasetError(f"{where}, frame {bad[0]}: NaN or infinite labels; expected integers")
+        raise DatasetError(f"{where}: labels are {pred.dtype}; expected integer labels")
+    neg = np.flatnonzero((pred < 0).reshape(pred.shape[0], -1).any(1)) if pred.size else []
+    if len(neg):
+        raise DatasetError(f"{where}, frame {neg[0]}: negative labels; expected 0 (background) or positive ids")
+    return pred.astype(np.int64)
+
+
+def score_video(video: Video, pred: np.ndarray, *, where: str) -> tuple[dict[str, float | None], list[float], bool]:
+    """Mean per-frame metrics, DET and TRA, the per-frame F1@0.5 and whether tracks were linked."""
+    pred = check_prediction(pred, video, where=where)
+    true = video.labels.astype(np.int64)
+    per = [frame_metrics(true[t], pred[t], pixel_size_nm=video.meta.pixel_size_nm) for t in range(true.shape[0])]
+    metrics: dict[str, float | None] = {}
+    for name in FRAME_METRICS:
+        vals = [p[name] for p in per if not math.isnan(p[name])]
+        metrics[name] = clean(float(np.mean(vals))) if vals else None
+    linked = not labels_persist(pred)
+    tracks = link_by_overlap(pred) if linked else pred
+    metrics.update({k: clean(v) for k, v in ctc_det_tra(true, tracks).items()})
+    metrics["diffusion_rel_error"] = clean(diffusion_rel_error(video, tracks))
+    return metrics, [p["f1@0.5"] for p in per], linked
+
+
+def score_folder(gt: str | Path, pred_dir: str | Path, *, method: str = "predictions",
+                 progress: bool = True) -> Results:
+    """Score a prediction folder laid out like the dataset ``gt`` (``<video_id>/labels.ome.tif``)."""
+    ds = open_dataset(gt)
+    preds = read_predictions(pred_dir)
+    extra = sorted(set(preds) - set(ds.video_ids))
+    if extra:
+        raise DatasetError(f"{pred_dir}: video {extra[0]} is not in the dataset {ds.path}")
+    missing = [v for v in ds.video_ids if v not in preds]
+    if missing:
+        raise DatasetError(f"{pred_dir}: no prediction for video {missing[0]} of {ds.path}")
+    videos = []
+    for vid in tqdm(ds.video_ids, desc="score", unit="video", disable=not progress):
+        video = ds.read_video(vid)
+        m, f1, linked = score_video(video, preds[vid], where=f"{pred_dir}/{vid}")
+        videos.append(VideoResult(task=ds.path.name, video_id=vid, scenario=video.meta.preset,
+                                  level=f"dose {video.meta.dose_rate_e_per_A2_s:g}",
+                                  dose_rate_e_per_A2_s=video.meta.dose_rate_e_per_A2_s, metrics=m,
+                                  frame_f1=f1, tracks_linked=linked))
+    suite = SuiteInfo(name=ds.path.name, version="dataset", tier="-", checksum=_dataset_checksum(ds), path=str(ds.path))
+    return Results(suite=suite, method=MethodInfo(name=method), environment=environment(), videos=videos,
+                   aggregates=aggregate(videos), predictions=str(pred_dir))
+
+
+def _dataset_checksum(ds) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for v in ds.manifest["videos"]:
+        for name, digest in sorted(v["files"].items()):
+            h.update(f"{v['id']}/{name}:{digest}\n".encode())
+    return h.hexdigest()
+
+
+def run_method(suite: Suite, name: str, func: Callable, params: dict[str, Any], *, version: str,
+               predictions: Path | None = None, progress: bool = True) -> Results:
+    """Run ``func`` on every video of ``suite``, timing it and tracing its peak memory, and score it.
+
+    With ``predictions``, the label videos are written there (one folder per task) for the report.
+    """
+    videos: list[VideoResult] = []
+    jobs = [(task, vid) for task in suite.tasks for vid in open_dataset(suite.dataset(task)).video_ids]
+    outputs: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for task, vid in tqdm(jobs, desc=f"bench {name}", unit="video", disable=not progress):
+        ds = open_dataset(suite.dataset(task))
+        video = ds.read_video(vid)
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        try:
+            pred = func(video.frames, video.meta, **params)
+        finally:
+            elapsed = time.perf_counter() - t0
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        m, f1, linked = score_video(video, pred, where=f"method {name}, task {task.name}, video {vid}")
+        videos.append(_video_result(task, vid, m, f1, linked, elapsed / video.frames.shape[0], peak / 2**20))
+        outputs.setdefault(task.name, []).append((vid, np.asarray(pred)))
+    if predictions is not None:
+        for task_name, items in outputs.items():
+            out = predictions / name.replace(":", "_") / task_name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.exists():
+                import shutil
+
+                shutil.rmtree(out)
+            write_predictions(out, items, method=name, params=params, version=version)
+    return Results(suite=SuiteInfo(name=suite.name, version="1", tier=suite.tier, checksum=suite.checksum,
+                                   path=str(suite.path)),
+                   method=MethodInfo(name=name, params=params, version=version), environment=environment(),
+                   videos=videos, aggregates=aggregate(videos),
+                   predictions=str(predictions / name.replace(":", "_")) if predictions else None)
+
+
+def _video_result(task: Task, vid: str, m, f1, linked, spf, peak_mb) -> VideoResult:
+    return VideoResult(task=task.name, video_id=vid, scenario=task.scenario, level=task.level,
+                       dose_rate_e_per_A2_s=task.dose_rate_e_per_A2_s, metrics=m, frame_f1=f1,
+                       seconds_per_frame=spf, peak_memory_mb=peak_mb, tracks_linked=linked)

@@ -1,0 +1,190 @@
+"""Metrics with known answers, agreement with py-ctcmetrics, bad predictions, the gate, the report."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import tifffile
+from skimage import draw
+
+from benchmark.cli import main
+from benchmark.gate import compare
+from benchmark.metrics import FRAME_METRICS, frame_metrics, seg_measure
+from benchmark.results import load_results
+from benchmark.score import check_prediction, score_video
+from benchmark.tracking import ctc_det_tra, labels_persist, link_by_overlap, split_at_gaps
+from simulator.config import load_config
+from simulator.errors import DatasetError
+from simulator.simulate import simulate_video
+
+
+@pytest.fixture(scope="module")
+def video():
+    cfg = load_config("brownian-prisms", overrides=["video.frames=3", "video.height_px=96", "video.width_px=96",
+                                                    "particles.count=4", "particles.size_nm=16", "dynamics.slowdown=2e-7"])
+    return simulate_video(cfg, seed=5)
+
+
+def _relabel(labels, rng=0):
+    ids = np.unique(labels)
+    perm = np.random.default_rng(rng).permutation(np.arange(1, 1000))[: len(ids)]
+    lut = np.zeros(int(ids.max()) + 1, np.int64)
+    lut[ids[ids > 0]] = perm[: (ids > 0).sum()]
+    return lut[labels]
+
+
+def test_perfect_prediction_scores_one_everywhere(video):
+    m, f1, linked = score_video(video, video.labels.astype(np.int64), where="v")
+    for name in ("iou_pixel", "dice_pixel", "f1@0.5", "precision@0.5", "recall@0.5", "ap@0.5:0.95", "pq",
+                 "mean_matched_iou", "seg", "boundary_f1", "det", "tra"):
+        assert m[name] == pytest.approx(1.0), name
+    assert m["area_rel_error"] == 0 and m["centroid_error_nm"] == 0
+    assert f1 == [1.0, 1.0, 1.0] and not linked
+
+
+def test_relabelling_changes_nothing(video):
+    t = video.labels[0].astype(np.int64)
+    p = _relabel(t)
+    a, b = frame_metrics(t, t), frame_metrics(t, p)
+    for k in FRAME_METRICS:
+        assert (np.isnan(a[k]) and np.isnan(b[k])) or a[k] == pytest.approx(b[k]), k
+
+
+def test_two_discs_with_known_overlap():
+    t = np.zeros((40, 60), np.int64)
+    p = np.zeros((40, 60), np.int64)
+    t[10:30, 10:30] = 1          # 400 px
+    p[10:30, 15:35] = 7          # 400 px, 300 shared: IoU 300/500 = 0.6
+    m = frame_metrics(t, p)
+    assert m["mean_matched_iou"] == pytest.approx(0.6)
+    assert m["iou_pixel"] == pytest.approx(0.6) and m["dice_pixel"] == pytest.approx(0.75)
+    assert m["f1@0.5"] == 1.0
+    assert m["ap@0.5:0.95"] == pytest.approx(3 / 10)  # matched at 0.5, 0.55, 0.6 of ten thresholds
+    assert m["pq"] == pytest.approx(0.6)
+    assert m["seg"] == pytest.approx(0.6)  # the prediction covers 75 % (> half) of the reference
+    assert m["centroid_error_nm"] == pytest.approx(5.0)
+
+
+def test_seg_det_tra_agree_with_py_ctcmetrics(video, tmp_path):
+    from ctc_metrics.scripts.evaluate import evaluate_sequence
+
+    from benchmark.tracking import _write_ctc
+
+    true = video.labels.astype(np.int64)
+    pred = true.copy()
+    pred[1][pred[1] == pred[1].max()] = 0                      # a miss in frame 1 (a gap in its track)
+    pred[2] = np.where(pred[2] > 0, pred[2], 0)
+    pred[2][draw.disk((10, 10), 4, shape=pred[2].shape)] = 99  # a false detection
+    gt = tmp_path / "01_GT"
+    _write_ctc(gt / "TRA", true, gt=True)
+    (gt / "SEG").mkdir()
+    for t in range(true.shape[0]):
+        tifffile.imwrite(gt / "SEG" / f"man_seg{t:03d}.tif", true[t].astype(np.uint16))
+    _write_ctc(tmp_path / "01_RES", split_at_gaps(pred), gt=False)
+    ref = evaluate_sequence(str(tmp_path / "01_RES"), str(gt), ["SEG", "DET", "TRA"], threads=1)
+    ours = np.nanmean([seg_measure(true[t], pred[t]) for t in range(3)])
+    # CTC SEG averages over all reference objects of all frames; frames here hold equal counts.
+    assert ours == pytest.approx(ref["SEG"], abs=0.02)
+    got = ctc_det_tra(true, pred)
+    assert got["det"] == pytest.approx(ref["DET"]) and got["tra"] == pytest.approx(ref["TRA"])
+
+
+def test_per_frame_labels_are_linked_into_tracks(video):
+    true = video.labels.astype(np.int64)
+    shuffled = np.stack([_relabel(true[t], rng=t) for t in range(true.shape[0])])
+    assert labels_persist(true) and not labels_persist(shuffled)
+    linked = link_by_overlap(shuffled)
+    assert ctc_det_tra(true, linked)["tra"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mutate,expected", [
+    (lambda p: p[:, :-1], "prediction has shape"),
+    (lambda p: p.astype(float), "labels are float64"),
+    (lambda p: np.where(np.arange(p.shape[0])[:, None, None] == 2, np.nan, p), "frame 2: NaN"),
+    (lambda p: -p, "frame 0: negative labels"),
+])
+def test_bad_predictions_are_named(video, mutate, expected):
+    with pytest.raises(DatasetError, match=expected):
+        check_prediction(mutate(video.labels.astype(np.int64)), video, where="video_000")
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    import os
+
+    os.environ["NANOAQ_CACHE"] = str(root / "cache")
+    assert main(["bench", "--suite", "quick", "--methods", "otsu,sauvola", "--out", str(root / "r.json"), "--quiet"]) == 0
+    return root
+
+
+def test_bench_results_schema_and_gate(quick, capsys, tmp_path):
+    runs = load_results(quick / "r.json")
+    assert [r.method.name for r in runs] == ["otsu", "sauvola"]
+    r = runs[0]
+    assert r.suite.name == "lpem-bench" and len(r.suite.checksum) == 64
+    assert {"scenario:brownian-prisms", "overall:all"} <= set(r.aggregates)
+    assert len(r.videos) == 15 and r.videos[0].seconds_per_frame > 0
+    assert compare(r, r) == []
+    worse = copy.deepcopy(r)
+    worse.aggregates["overall:all"]["f1@0.5"] -= 0.05
+    bad = compare(worse, r, tolerance=0.01)
+    assert [(b.group, b.metric) for b in bad] == [("overall:all", "f1@0.5")]
+    # The command-line gate: the same results pass (exit 0); a better reference fails (exit 1).
+    assert main(["bench", "--suite", "quick", "--methods", "otsu", "--out", str(tmp_path / "a.json"),
+                 "--gate", str(quick / "r.json"), "--quiet"]) == 0
+    data = json.loads((quick / "r.json").read_text())
+    data["runs"][0]["aggregates"]["scenario:etching-rods"]["seg"] += 0.2
+    (tmp_path / "better.json").write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["bench", "--suite", "quick", "--methods", "otsu", "--out", str(tmp_path / "b.json"),
+                 "--gate", str(tmp_path / "better.json"), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION" in out and "scenario:etching-rods" in out and "seg" in out
+
+
+def test_report_renders(quick, tmp_path):
+    assert main(["report", str(quick / "r.json"), "--out", str(tmp_path / "rep")]) == 0
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 5 and "Leaderboard" in page
+    md = (tmp_path / "rep" / "report.md").read_text()
+    for line in md.splitlines():
+        if line.startswith("!["):
+            assert (tmp_path / "rep" / line.split("(")[1].rstrip(")")).is_file()
+
+
+def test_score_command_and_missing_video(tmp_path, capsys):
+    assert main(["simulate", "--preset", "brownian-prisms", "--frames", "2", "--size", "128", "--videos", "2",
+                 "--quiet", "--workers", "1", "--out", str(tmp_path / "gt")]) == 0
+    assert main(["segment", "--method", "otsu", "--in", str(tmp_path / "gt"), "--out", str(tmp_path / "p"), "--quiet"]) == 0
+    assert main(["score", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "p"), "--out",
+                 str(tmp_path / "r.json"), "--quiet"]) == 0
+    assert load_results(tmp_path / "r.json")[0].videos[1].video_id == "video_001"
+    import shutil
+
+    shutil.rmtree(tmp_path / "p" / "video_001")
+    capsys.readouterr()
+    assert main(["score", "--gt", str(tmp_path / "gt"), "--pred", str(tmp_path / "p"), "--out",
+                 str(tmp_path / "r2.json"), "--quiet"]) == 2
+    assert "no prediction for video video_001" in capsys.readouterr().err
+    assert not (tmp_path / "r2.json").exists()
+
+
+def test_diffusion_recovery_perfect_and_degraded():
+    from benchmark.physics import diffusion_rel_error, track_diffusion
+
+    cfg = load_config("brownian-prisms", overrides=[
+        "dynamics.model='brownian'", "video.frames=30", "video.height_px=96", "video.width_px=96",
+        "particles.count=4", "particles.shapes={sphere=1.0}", "particles.size_nm=12", "dynamics.slowdown=1e-5"])
+    video = simulate_video(cfg, seed=8)
+    true = video.labels.astype(np.int64)
+    assert diffusion_rel_error(video, true) == 0.0
+    # The estimator on the true labels recovers the simulated D (within sampling error, ~116 steps).
+    d = track_diffusion(true, pixel_size_nm=1.0, frame_interval_s=cfg.imaging.frame_interval_s)
+    assert d == pytest.approx(video.particles[0]["D_nm2_s"], rel=0.35)
+    # Jittering every label by a pixel adds spurious motion: the error grows.
+    jitter = np.stack([np.roll(true[t], (t % 2) * 2, axis=1) for t in range(true.shape[0])])
+    assert diffusion_rel_error(video, jitter) > 0.1
