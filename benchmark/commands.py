@@ -88,7 +88,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("score", help="score a folder of predictions against a dataset")
     p.add_argument("--gt", type=Path, required=True, help="the dataset")
-    p.add_argument("--pred", type=Path, required=True, help="<video_id>/labels.ome.tif (or labels.tif) folders")
+    p.add_argument("--pred", type=Path, required=True,
+                   help="folder of <video_id>/labels.ome.tif (or labels.tif), or of Cell Tracking Challenge "
+                        "results <video_id>/maskNNN.tif + res_track.txt")
     p.add_argument("--out", type=Path, default=Path("results.json"))
     p.add_argument("--name", help="method name to record (default: the folder's name)")
     p.add_argument("--quiet", action="store_true")

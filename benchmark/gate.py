@@ -2,7 +2,7 @@
 
 Compares the overall and per-scenario aggregates of two results files scored on the same suite
 (same checksum).  A metric "falls" when it moves in its bad direction (lower for scores, higher
-for errors and costs, see :data:`benchmark.metrics.HIGHER_IS_BETTER`) by more than
+for errors and costs, see :func:`benchmark.metrics.higher_is_better`) by more than
 ``tolerance`` (absolute).  Costs (seconds per frame, memory) are machine-dependent and are not
 gated.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from simulator.errors import UserError
 
-from .metrics import HIGHER_IS_BETTER
+from .metrics import higher_is_better
 from .results import Results
 
 __all__ = ["Regression", "compare", "format_table"]
@@ -50,7 +50,7 @@ def compare(current: Results, reference: Results, *, tolerance: float = 0.01) ->
             if cur is None:
                 out.append(Regression(group, metric, ref, float("nan")))
                 continue
-            worse = (ref - cur) if HIGHER_IS_BETTER.get(metric, True) else (cur - ref)
+            worse = (ref - cur) if higher_is_better(metric) else (cur - ref)
             if worse > tolerance:
                 out.append(Regression(group, metric, ref, cur))
     return out

@@ -12,23 +12,28 @@ iterate over.
   IoU > 0.5) / (TP + FP/2 + FN/2) (Kirillov et al., CVPR 2019), ``mean_matched_iou``.
 - ``seg``: the Cell Tracking Challenge SEG: for every reference object, the Jaccard index with
   the predicted object covering more than half of it (0 if none), averaged over reference
-  objects (Maška et al., Bioinformatics 2014).
+  objects (Maška et al., Bioinformatics 2014); :func:`seg_video` pools them over all frames as
+  the CTC does (``results.json``'s ``seg``).  Every instance metric stands on one pixel-overlap
+  matrix (:func:`benchmark.overlap.label_overlap`, numba kernel with a NumPy reference).
 - ``boundary_f1``: F1 of boundary pixels within a tolerance (``BOUNDARY_TOL_NM``) of the
   other's boundary (Csurka et al., BMVC 2013).
 - Shape fidelity over matched pairs (IoU ≥ 0.5): ``area_rel_error``, ``centroid_error_nm``,
-  ``orientation_error_rad`` (only objects whose true eccentricity exceeds 0.6).
+  ``orientation_error_rad`` (only objects whose true eccentricity exceeds 0.6), from image
+  moments of all regions at once (:func:`_region_moments`, scikit-image's ``regionprops``
+  conventions, tested against it).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage.measure import regionprops
-from skimage.segmentation import find_boundaries
+from skimage.segmentation import find_boundaries, relabel_sequential
 
-from baselines.matching import Matching, iou_matrix, match, overlap_matrix
+from baselines.matching import Matching, match
+from benchmark.overlap import Engine, _overlap_sequential, iou_from_overlap, label_overlap
 
-__all__ = ["FRAME_METRICS", "HIGHER_IS_BETTER", "frame_metrics", "seg_measure", "BOUNDARY_TOL_NM"]
+__all__ = ["FRAME_METRICS", "HIGHER_IS_BETTER", "frame_metrics", "seg_measure", "seg_video", "BOUNDARY_TOL_NM",
+           "higher_is_better"]
 
 BOUNDARY_TOL_NM = 2.0
 _AP_THRESHOLDS = np.round(np.arange(0.5, 0.951, 0.05), 2)
@@ -57,18 +62,54 @@ def _pq(m: Matching) -> float:
     return float(m.ious[good].sum() / denom) if denom > 0 else 0.0
 
 
-def seg_measure(true: np.ndarray, pred: np.ndarray) -> float:
-    """CTC SEG of one frame (NaN when the frame has no reference object)."""
-    ov, _, _ = overlap_matrix(true, pred)
+def seg_measure(true: np.ndarray, pred: np.ndarray, *, engine: Engine = "numba") -> float:
+    """CTC SEG of one frame (NaN when the frame has no reference object).
+
+    Parameters
+    ----------
+    true, pred : (Y, X) integer instance labels
+    engine : overlap kernel, ``"numba"`` or ``"numpy"`` (:func:`benchmark.overlap.label_overlap`)
+    """
+    return _seg_from_overlap(label_overlap(true, pred, engine=engine)[0])
+
+
+def seg_video(true: np.ndarray, pred: np.ndarray, *, engine: Engine = "numba") -> float:
+    """CTC SEG of a video: Jaccard indices pooled over every reference object of every frame.
+
+    This is the Cell Tracking Challenge's definition (and py-ctcmetrics'): frames holding more
+    reference objects weigh more than in the mean of per-frame SEG.
+
+    Parameters
+    ----------
+    true, pred : (T, Y, X) integer instance labels
+    engine : overlap kernel, ``"numba"`` or ``"numpy"``
+
+    Returns
+    -------
+    float in [0, 1]; NaN when no frame has a reference object.
+    """
+    total, count = 0.0, 0
+    for t in range(true.shape[0]):
+        ov = label_overlap(true[t], pred[t], engine=engine)[0]
+        n = ov.shape[0] - 1
+        if n:
+            total += _seg_from_overlap(ov) * n
+            count += n
+    return total / count if count else float("nan")
+
+
+def _seg_from_overlap(ov: np.ndarray) -> float:
     if ov.shape[0] <= 1:
         return float("nan")
     sizes_t = ov[1:, :].sum(1)
-    sizes_p = ov[:, 1:].sum(0)
     inter = ov[1:, 1:]
-    best = inter.argmax(axis=1) if inter.shape[1] else np.zeros(len(sizes_t), int)
-    got = inter[np.arange(len(sizes_t)), best] if inter.shape[1] else np.zeros(len(sizes_t))
+    if inter.shape[1] == 0:
+        return 0.0
+    sizes_p = ov[:, 1:].sum(0)
+    best = inter.argmax(axis=1)
+    got = inter[np.arange(len(sizes_t)), best]
     ok = got > 0.5 * sizes_t
-    j = np.where(ok, got / np.maximum(sizes_t + (sizes_p[best] if inter.shape[1] else 0) - got, 1), 0.0)
+    j = np.where(ok, got / np.maximum(sizes_t + sizes_p[best] - got, 1), 0.0)
     return float(j.mean())
 
 
@@ -86,29 +127,64 @@ def _boundary_f1(true, pred, pixel_size_nm):
     return float(0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall))
 
 
-def _shape(true, pred, m: Matching, pixel_size_nm):
+def _region_moments(labels: np.ndarray, *, sequential: bool = False) -> np.ndarray:
+    """Per sequentially relabelled region (row k = k-th smallest positive label, 0-based): area (px),
+    centroid row and column (px), orientation (rad) and eccentricity, with scikit-image's
+    ``regionprops`` conventions (central second moments, inertia-tensor eigenvalues), computed for
+    all regions at once with ``np.bincount``.  Shape (n_regions, 5).  ``sequential``: the labels
+    are already 0, 1, …, n without gaps."""
+    seq = (np.asarray(labels) if sequential else relabel_sequential(np.asarray(labels))[0]).ravel()
+    n = int(seq.max(initial=0)) + 1
+    idx = np.flatnonzero(seq)  # foreground only: background pixels add nothing
+    rr, cc = (x.astype(np.float64) for x in np.divmod(idx, labels.shape[1]))
+    seq = seq[idx]
+    area = np.bincount(seq, minlength=n)[1:].astype(np.float64)
+    cy = np.bincount(seq, rr, minlength=n)[1:] / area
+    cx = np.bincount(seq, cc, minlength=n)[1:] / area
+    dy, dx = rr - np.r_[0.0, cy][seq], cc - np.r_[0.0, cx][seq]
+    a = np.bincount(seq, dx * dx, minlength=n)[1:] / area   # inertia tensor [[a, b], [b, c]]
+    b = -np.bincount(seq, dx * dy, minlength=n)[1:] / area
+    c = np.bincount(seq, dy * dy, minlength=n)[1:] / area
+    orient = np.where(a == c, np.where(b < 0, np.pi / 4, -np.pi / 4), 0.5 * np.arctan2(-2 * b, c - a))
+    root = np.sqrt(((a - c) / 2) ** 2 + b**2)
+    l1, l2 = (a + c) / 2 + root, np.maximum((a + c) / 2 - root, 0.0)
+    ecc = np.sqrt(1.0 - np.divide(l2, l1, out=np.ones_like(l1), where=l1 > 0))
+    return np.column_stack([area, cy, cx, orient, ecc])
+
+
+def _shape(true, pred, m: Matching, pixel_size_nm):  # true, pred: sequential labels
     keep = m.ious >= 0.5
     if not keep.any():
         return float("nan"), float("nan"), float("nan")
-    pt = {r.label: r for r in regionprops(true)}
-    pp = {r.label: r for r in regionprops(pred)}
-    t_ids = np.unique(true[true > 0])
-    p_ids = np.unique(pred[pred > 0])
-    area, cent, orient = [], [], []
-    for r, c in zip(m.rows[keep], m.cols[keep]):
-        a, b = pt[t_ids[r]], pp[p_ids[c]]
-        area.append(abs(b.area - a.area) / a.area)
-        cent.append(np.hypot(*(np.subtract(a.centroid, b.centroid))) * pixel_size_nm)
-        if a.eccentricity > 0.6:
-            d = abs(a.orientation - b.orientation) % np.pi
-            orient.append(min(d, np.pi - d))
-    return float(np.mean(area)), float(np.mean(cent)), float(np.mean(orient)) if orient else float("nan")
+    a = _region_moments(true, sequential=True)[m.rows[keep]]
+    b = _region_moments(pred, sequential=True)[m.cols[keep]]
+    area = np.abs(b[:, 0] - a[:, 0]) / a[:, 0]
+    cent = np.hypot(a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]) * pixel_size_nm
+    aniso = a[:, 4] > 0.6
+    d = np.abs(a[aniso, 3] - b[aniso, 3]) % np.pi
+    orient = np.minimum(d, np.pi - d)
+    return float(area.mean()), float(cent.mean()), float(orient.mean()) if orient.size else float("nan")
 
 
-def frame_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 1.0) -> dict[str, float]:
-    """Every per-frame metric of ``pred`` against ``true`` (both (Y, X) integer labels)."""
+def frame_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 1.0,
+                  engine: Engine = "numba") -> dict[str, float]:
+    """Every per-frame metric of ``pred`` against ``true``.
+
+    Parameters
+    ----------
+    true, pred : (Y, X) integer instance labels, 0 = background
+    pixel_size_nm : pixel size (nm), for the boundary tolerance and the centroid error
+    engine : overlap kernel, ``"numba"`` or ``"numpy"`` (:func:`benchmark.overlap.label_overlap`)
+
+    Returns
+    -------
+    dict metric name -> value, keys :data:`FRAME_METRICS`
+    """
     iou, dice = _pixel(true, pred)
-    m = match(true, pred, iou=iou_matrix(true, pred))
+    true = relabel_sequential(np.asarray(true))[0]  # once here; every measure below is invariant
+    pred = relabel_sequential(np.asarray(pred))[0]
+    ov = _overlap_sequential(true, pred, engine)
+    m = match(true, pred, iou=iou_from_overlap(ov))
     tp = m.tp(0.5)
     precision = 1.0 if m.n_pred == 0 and m.n_true == 0 else (tp / m.n_pred if m.n_pred else 0.0)
     recall = 1.0 if m.n_true == 0 else tp / m.n_true
@@ -122,7 +198,7 @@ def frame_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 
         "ap@0.5:0.95": _ap(m),
         "pq": _pq(m),
         "mean_matched_iou": float(m.ious[m.ious >= 0.5].mean()) if (m.ious >= 0.5).any() else 0.0,
-        "seg": seg_measure(true, pred),
+        "seg": _seg_from_overlap(ov),
         "boundary_f1": _boundary_f1(true, pred, pixel_size_nm),
         "area_rel_error": area,
         "centroid_error_nm": cent,
@@ -133,6 +209,16 @@ def frame_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 
 FRAME_METRICS: tuple[str, ...] = tuple(frame_metrics(np.zeros((2, 2), int), np.zeros((2, 2), int)))
 
 #: Direction of each metric, for the gate and the leaderboard.
-HIGHER_IS_BETTER: dict[str, bool] = {name: not name.endswith(("error", "error_nm", "error_rad")) for name in FRAME_METRICS}
-HIGHER_IS_BETTER.update({"det": True, "tra": True, "seconds_per_frame": False, "peak_memory_mb": False})
+HIGHER_IS_BETTER: dict[str, bool] = {name: not name.endswith(("error", "error_nm", "error_rad"))
+                                     for name in FRAME_METRICS}
+HIGHER_IS_BETTER.update({"det": True, "tra": True, "seconds_per_frame": False, "peak_memory_mb": False,
+                         "diffusion_rel_error": False, "potential_rel_error": False, "etch_rate_rel_error": False})
 
+
+
+def higher_is_better(metric: str) -> bool:
+    """Direction of a metric: from :data:`HIGHER_IS_BETTER`, else errors (``*error*``) and costs
+    are lower-is-better and everything else higher-is-better."""
+    if metric in HIGHER_IS_BETTER:
+        return HIGHER_IS_BETTER[metric]
+    return not ("error" in metric or metric.endswith(("_s", "_mb")))

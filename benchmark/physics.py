@@ -8,8 +8,24 @@ same estimator applied to the ground-truth labels, so that the score measures wh
 loses, not the finite-sample scatter of the walk itself.  Only videos whose particles move
 (``D_nm2_s`` > 0 in the table) get this metric.
 
-Pair-potential, etch-rate and chain-growth recovery need interactions and reactions in the
-simulator, which it does not have yet.
+``potential_rel_error``: the pair potential by Boltzmann inversion, U(r) = −ln g(r) (kT), of
+the segmented centroids against the potential the simulator used (``Video.potential``, rows
+``r_nm, U_kT``).  g(r) is the pair-distance histogram over all frames divided by the one of
+uniformly placed points in the same W × H field, whose distance density is exact for
+r ≤ min(W, H): f(r) = 2r (πWH − 2r(W + H) + r²) / (WH)² (the rectangle's set covariogram,
+Ghosh, *Bull. Calcutta Math. Soc.* 43, 17 (1951)); this removes the edge bias without a
+Monte-Carlo reference.  Inversion of g(r) gives the potential of mean force, equal to U(r) in the
+dilute limit (Hansen & McDonald, *Theory of Simple Liquids*, ch. 2).  The error is the RMS
+difference in kT over the bins populated in the segmentation and outside the hard core
+(U < ``POTENTIAL_MAX_KT``), divided by max(RMS of U, 1 kT) (a histogram resolves U to ~1 kT).
+
+``etch_rate_rel_error``: the rate of change of the mean particle area (nm²/s, least-squares
+slope over the video) from the segmentation against the same slope of ``area_nm2`` in the
+ground-truth table.  NaN when the truth does not change area by at least
+``ETCH_MIN_CHANGE`` of its mean over the video (nothing is etched).
+
+Chain-growth recovery (``assembly-cubes``) needs chain membership in the ground-truth tables,
+which the simulator does not write yet.
 """
 
 from __future__ import annotations
@@ -19,7 +35,13 @@ from scipy import ndimage
 
 from simulator.video import Video
 
-__all__ = ["track_diffusion", "diffusion_rel_error"]
+__all__ = ["track_diffusion", "diffusion_rel_error", "centroids_nm", "pair_potential_kT", "potential_rel_error",
+           "area_rate", "etch_rate_rel_error", "POTENTIAL_MAX_KT", "ETCH_MIN_CHANGE"]
+
+#: Bins with a simulated potential above this (kT) are the hard core and are not compared.
+POTENTIAL_MAX_KT = 5.0
+#: Relative change of the true mean area over a video below which it is not etched.
+ETCH_MIN_CHANGE = 0.02
 
 
 def track_diffusion(tracks: np.ndarray, *, pixel_size_nm: float, frame_interval_s: float) -> float:
@@ -47,3 +69,96 @@ def diffusion_rel_error(video: Video, tracks: np.ndarray) -> float:
     if not np.isfinite(d_true) or d_true <= 0:
         return float("nan")
     return float(abs(d_seg - d_true) / d_true) if np.isfinite(d_seg) else 1.0
+
+
+def centroids_nm(labels: np.ndarray, *, pixel_size_nm: float) -> list[np.ndarray]:
+    """Centroids (x_nm, y_nm) of the objects of every frame of a (T, Y, X) label video, (n_t, 2) each,
+    with (0, 0) at the top-left corner of pixel (0, 0) (the project's convention)."""
+    out = []
+    for frame in labels:
+        ids = np.unique(frame[frame > 0])
+        c = np.asarray(ndimage.center_of_mass(np.ones_like(frame), frame, ids)).reshape(-1, 2)
+        out.append((c[:, ::-1] + 0.5) * pixel_size_nm)
+    return out
+
+
+def pair_potential_kT(points: list[np.ndarray], *, width_nm: float, height_nm: float,
+                      bins_nm: np.ndarray) -> np.ndarray:
+    """Boltzmann inversion U = −ln g(r) (kT) per distance bin from points in a W × H field.
+
+    Parameters
+    ----------
+    points : per frame, (n_t, 2) positions (nm)
+    width_nm, height_nm : the field of view (nm)
+    bins_nm : (B + 1,) bin edges (nm), at most min(W, H)
+
+    Returns
+    -------
+    (B,) U in kT; NaN where no pair fell in the bin.
+    """
+    bins_nm = np.asarray(bins_nm, float)
+    if bins_nm[-1] > min(width_nm, height_nm):
+        raise ValueError(f"bins reach {bins_nm[-1]} nm, beyond min(W, H) = {min(width_nm, height_nm)} nm")
+    w, h = width_nm, height_nm
+    cdf = 2 * (np.pi * w * h * bins_nm**2 / 2 - 2 * (w + h) * bins_nm**3 / 3 + bins_nm**4 / 4) / (w * h) ** 2
+    p_bin = np.diff(cdf)
+    counts = np.zeros(len(bins_nm) - 1)
+    pairs = 0
+    for pts in points:
+        n = len(pts)
+        if n >= 2:
+            d = np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))[np.triu_indices(n, 1)]
+            counts += np.histogram(d, bins_nm)[0]
+            pairs += n * (n - 1) // 2
+    g = counts / np.maximum(pairs * p_bin, 1e-300)
+    with np.errstate(divide="ignore"):
+        return np.where(counts > 0, -np.log(g), np.nan)
+
+
+def potential_rel_error(video: Video, tracks: np.ndarray, *, n_bins: int = 16) -> float:
+    """RMS(U_seg − U_sim) / max(RMS U_sim, 1 kT) over the compared bins; NaN without a potential."""
+    if not video.potential:
+        return float("nan")
+    r = np.array([row["r_nm"] for row in video.potential], float)
+    u = np.array([row["U_kT"] for row in video.potential], float)
+    p = video.meta.pixel_size_nm
+    h, w = video.labels.shape[1] * p, video.labels.shape[2] * p
+    top = min(r.max(), min(w, h) / 2)
+    if top <= r.min():
+        return float("nan")
+    edges = np.linspace(r.min(), top, n_bins + 1)
+    mid = (edges[:-1] + edges[1:]) / 2
+    u_sim = np.interp(mid, r, u)
+    u_seg = pair_potential_kT(centroids_nm(tracks, pixel_size_nm=p), width_nm=w, height_nm=h, bins_nm=edges)
+    ok = np.isfinite(u_seg) & np.isfinite(u_sim) & (u_sim < POTENTIAL_MAX_KT)
+    if not ok.any():
+        return float("nan")
+    rms = np.sqrt(np.mean((u_seg[ok] - u_sim[ok]) ** 2))
+    return float(rms / max(np.sqrt(np.mean(u_sim[ok] ** 2)), 1.0))
+
+
+def area_rate(labels: np.ndarray, *, pixel_size_nm: float, frame_interval_s: float) -> float:
+    """Least-squares slope (nm²/s) of the mean object area against time; NaN with < 2 such frames."""
+    t, a = [], []
+    for k, frame in enumerate(labels):
+        n = len(np.unique(frame[frame > 0]))
+        if n:
+            t.append(k * frame_interval_s)
+            a.append(np.count_nonzero(frame) * pixel_size_nm**2 / n)
+    return float(np.polyfit(t, a, 1)[0]) if len(t) >= 2 else float("nan")
+
+
+def etch_rate_rel_error(video: Video, tracks: np.ndarray) -> float:
+    """|rate(segmentation) − rate(truth)| / |rate(truth)| of the mean area; NaN if nothing is etched."""
+    frames = np.array([int(r["frame"]) for r in video.particles])
+    areas = np.array([float(r["area_nm2"]) for r in video.particles])
+    if frames.size == 0 or np.unique(frames).size < 2:
+        return float("nan")
+    ks = np.unique(frames)
+    mean_area = np.array([areas[frames == k].mean() for k in ks])
+    dt = video.meta.frame_interval_s
+    true_rate = np.polyfit(ks * dt, mean_area, 1)[0]
+    if abs(true_rate) * (ks[-1] - ks[0]) * dt < ETCH_MIN_CHANGE * mean_area.mean():
+        return float("nan")
+    seg_rate = area_rate(tracks, pixel_size_nm=video.meta.pixel_size_nm, frame_interval_s=dt)
+    return float(abs(seg_rate - true_rate) / abs(true_rate)) if np.isfinite(seg_rate) else 1.0

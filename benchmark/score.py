@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -14,15 +15,16 @@ from tqdm.auto import tqdm
 
 from simulator.dataset import open_dataset, read_predictions, write_predictions
 from simulator.errors import DatasetError
+from simulator.tiffio import read_tiff
 from simulator.video import Video
 
-from .metrics import FRAME_METRICS, frame_metrics
-from .physics import diffusion_rel_error
+from .metrics import FRAME_METRICS, frame_metrics, seg_video
+from .physics import diffusion_rel_error, etch_rate_rel_error, potential_rel_error
 from .results import MethodInfo, Results, SuiteInfo, VideoResult, aggregate, clean, environment
 from .suite import Suite, Task
 from .tracking import ctc_det_tra, labels_persist, link_by_overlap
 
-__all__ = ["check_prediction", "score_video", "score_folder", "run_method"]
+__all__ = ["check_prediction", "score_video", "score_folder", "run_method", "read_ctc_result", "read_prediction_folder"]
 
 
 def check_prediction(pred: Any, video: Video, *, where: str) -> np.ndarray:
@@ -43,7 +45,8 @@ def check_prediction(pred: Any, video: Video, *, where: str) -> np.ndarray:
 
 
 def score_video(video: Video, pred: np.ndarray, *, where: str) -> tuple[dict[str, float | None], list[float], bool]:
-    """Mean per-frame metrics, DET and TRA, the per-frame F1@0.5 and whether tracks were linked."""
+    """Mean per-frame metrics (``seg`` pooled over objects as in the CTC), DET and TRA, the
+    per-frame F1@0.5 and whether tracks were linked."""
     pred = check_prediction(pred, video, where=where)
     true = video.labels.astype(np.int64)
     per = [frame_metrics(true[t], pred[t], pixel_size_nm=video.meta.pixel_size_nm) for t in range(true.shape[0])]
@@ -51,18 +54,89 @@ def score_video(video: Video, pred: np.ndarray, *, where: str) -> tuple[dict[str
     for name in FRAME_METRICS:
         vals = [p[name] for p in per if not math.isnan(p[name])]
         metrics[name] = clean(float(np.mean(vals))) if vals else None
+    metrics["seg"] = clean(seg_video(true, pred))  # pooled over reference objects, as the CTC does
     linked = not labels_persist(pred)
     tracks = link_by_overlap(pred) if linked else pred
     metrics.update({k: clean(v) for k, v in ctc_det_tra(true, tracks).items()})
     metrics["diffusion_rel_error"] = clean(diffusion_rel_error(video, tracks))
+    metrics["potential_rel_error"] = clean(potential_rel_error(video, tracks))
+    metrics["etch_rate_rel_error"] = clean(etch_rate_rel_error(video, tracks))
     return metrics, [p["f1@0.5"] for p in per], linked
+
+
+_MASK = re.compile(r"^mask(\d{3,4})\.tif$")
+
+
+def read_ctc_result(folder: str | Path) -> np.ndarray:
+    """Label video (T, Y, X) of a Cell Tracking Challenge result folder (``maskNNN.tif`` …,
+    optional ``res_track.txt``).
+
+    Frames must be numbered 0 … T−1 without gaps and share one shape; ``res_track.txt``, when
+    present, must hold lines ``L B E P`` (label, first frame, last frame, parent) naming labels that
+    occur in the masks.  Lineage (P) is not scored: the benchmark's tracks come from the labels.
+
+    Raises
+    ------
+    DatasetError
+        Naming the folder and frame (or line) that is wrong.
+    """
+    folder = Path(folder)
+    frames = {int(m.group(1)): f for f in folder.iterdir() if (m := _MASK.match(f.name))}
+    if not frames:
+        raise DatasetError(f"{folder}: no maskNNN.tif (Cell Tracking Challenge result) inside")
+    missing = sorted(set(range(max(frames) + 1)) - set(frames))
+    if missing:
+        raise DatasetError(f"{folder}, frame {missing[0]}: mask{missing[0]:03d}.tif is missing")
+    stack = []
+    for t in range(len(frames)):
+        a = np.asarray(read_tiff(frames[t]))
+        if a.ndim != 2 or (stack and a.shape != stack[0].shape):
+            raise DatasetError(f"{frames[t]}, frame {t}: shape {a.shape}, expected a 2-D mask like frame 0 "
+                               f"{stack[0].shape if stack else ''}".rstrip())
+        stack.append(a)
+    video = np.stack(stack)
+    track_file = folder / "res_track.txt"
+    if track_file.is_file():
+        present = set(np.unique(video).tolist()) - {0}
+        for n, line in enumerate(track_file.read_text().splitlines(), 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 4 or not all(p.lstrip("-").isdigit() for p in parts):
+                raise DatasetError(f"{track_file}, line {n}: expected 'L B E P' (four integers), got {line!r}")
+            lab, first, last = (int(x) for x in parts[:3])
+            if lab not in present or not 0 <= first <= last < video.shape[0]:
+                raise DatasetError(f"{track_file}, line {n}: track {lab} frames {first}-{last} does not match "
+                                   f"the masks ({video.shape[0]} frames)")
+    return video
+
+
+def read_prediction_folder(pred_dir: str | Path, video_ids: list[str]) -> dict[str, np.ndarray]:
+    """Predictions of a folder: ``<video_id>/labels.ome.tif`` (``labels.tif``) or
+    ``<video_id>/maskNNN.tif`` (CTC); a bare CTC result folder is accepted for a one-video dataset."""
+    pred_dir = Path(pred_dir)
+    if not pred_dir.is_dir():
+        raise DatasetError(f"{pred_dir}: no such prediction folder")
+    if any(_MASK.match(f.name) for f in pred_dir.iterdir()):
+        if len(video_ids) != 1:
+            raise DatasetError(f"{pred_dir}: a bare CTC result folder, but the dataset has {len(video_ids)} videos; "
+                               "put each in <video_id>/")
+        return {video_ids[0]: read_ctc_result(pred_dir)}
+    out: dict[str, np.ndarray] = {}
+    for sub in sorted(p for p in pred_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if any(_MASK.match(f.name) for f in sub.iterdir()):
+            out[sub.name] = read_ctc_result(sub)
+    if len(out) < sum(1 for p in pred_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for vid, labels in read_predictions(pred_dir).items():
+            out.setdefault(vid, labels)
+    return out
 
 
 def score_folder(gt: str | Path, pred_dir: str | Path, *, method: str = "predictions",
                  progress: bool = True) -> Results:
     """Score a prediction folder laid out like the dataset ``gt`` (``<video_id>/labels.ome.tif``)."""
     ds = open_dataset(gt)
-    preds = read_predictions(pred_dir)
+    preds = read_prediction_folder(pred_dir, list(ds.video_ids))
     extra = sorted(set(preds) - set(ds.video_ids))
     if extra:
         raise DatasetError(f"{pred_dir}: video {extra[0]} is not in the dataset {ds.path}")

@@ -3,10 +3,14 @@
 ``rasterize`` is the checking wrapper; ``_raster_numba`` the kernel (numba, no validation), and
 ``_raster_numpy`` a pure-NumPy reference computing the same thing, used by the tests.
 
-Each pixel is sampled on an ``S × S`` grid of sub-pixel points, except where its centre lies
-farther than half a pixel diagonal from the outline: then it is wholly outside (skipped) or
-wholly inside, and inside the flat top of the profile it takes the full thickness at once.  For each point inside a
-particle's outline the profile thickness ``t(d)`` is evaluated from the distance ``d`` to the
+Each pixel is first tested at its centre.  A pixel whose centre lies farther than half a pixel
+diagonal ``δ`` from the outline is wholly outside (skipped) or wholly inside (coverage 1); a
+wholly-inside pixel takes the profile thickness at its centre, ``t(d_c)``, when it lies in the
+flat top (``d_c − δ ≥ r``, exact) or at least ``2δ`` from the outline, where the profile is
+smooth (midpoint rule: relative error ≈ p²/(96 d²) for the ``√d`` rise of a rounded edge,
+< 0.6 % per pixel and far less on a particle's volume).  Every other pixel (the boundary band
+and the steep rim) is sampled on an ``S × S`` grid of sub-pixel points.  For each point inside
+a particle's outline the profile thickness ``t(d)`` is evaluated from the distance ``d`` to the
 outline (see :mod:`simulator.shapes`).  Only pixels inside each particle's bounding box are
 visited.  Per pixel the kernel accumulates:
 
@@ -44,24 +48,22 @@ def pack_particles(vertices_list, cx_px, cy_px, angles, heights_nm, rounding_nm,
 
 
 @njit(cache=True, nogil=True)
-def _point_inside_dist(px, py, verts, start, stop):
-    """(inside, distance to the outline) for one point in the body frame."""
+def _point_inside_dist(px, py, verts, edges, start, stop):
+    """(inside, distance to the outline) for one point in the body frame.
+
+    ``edges[i]`` holds (ex, ey, 1/|e|²) of the edge from vertex i to the previous vertex.
+    """
     inside = False
     dmin2 = 1e300
     j = stop - 1
     for i in range(start, stop):
         xi, yi = verts[i, 0], verts[i, 1]
-        xj, yj = verts[j, 0], verts[j, 1]
+        yj = verts[j, 1]
+        ex, ey = edges[i, 0], edges[i, 1]
         if (yi > py) != (yj > py):
-            xc = (xj - xi) * (py - yi) / (yj - yi) + xi
-            if px < xc:
+            if px < ex * (py - yi) / ey + xi:
                 inside = not inside
-        ex, ey = xj - xi, yj - yi
-        l2 = ex * ex + ey * ey
-        u = 0.0
-        if l2 > 0.0:
-            u = ((px - xi) * ex + (py - yi) * ey) / l2
-            u = min(1.0, max(0.0, u))
+        u = min(1.0, max(0.0, ((px - xi) * ex + (py - yi) * ey) * edges[i, 2]))
         dx, dy = xi + u * ex - px, yi + u * ey - py
         d2 = dx * dx + dy * dy
         if d2 < dmin2:
@@ -71,7 +73,16 @@ def _point_inside_dist(px, py, verts, start, stop):
 
 
 @njit(cache=True, nogil=True)
-def _raster_numba(verts, offsets, params, ids, pixel_nm, ss, radius_nm, tau, thick, haadf, labels, best):
+def _profile(d, h, r, prof):
+    """Projected thickness at distance ``d`` inside the outline (rounded or ramp profile)."""
+    if prof == 0:
+        q = 1.0 - min(d, r) / r
+        return h * np.sqrt(max(0.0, 1.0 - q * q))
+    return h * min(d / r, 1.0)
+
+
+@njit(cache=True, nogil=True)
+def _raster_numba(verts, edges, offsets, params, ids, pixel_nm, ss, radius_nm, tau, thick, haadf, labels, best):
     H, W = tau.shape
     inv = 1.0 / (ss * ss)
     for k in range(params.shape[0]):
@@ -82,19 +93,29 @@ def _raster_numba(verts, offsets, params, ids, pixel_nm, ss, radius_nm, tau, thi
         x0, x1 = max(int(np.floor(cx - rad)), 0), min(int(np.ceil(cx + rad)), W)
         a, b = offsets[k], offsets[k + 1]
         half_diag = 0.7072 * pixel_nm  # a pixel lies wholly on one side when |d| exceeds this
+        # Body-frame bounding box widened by half_diag: a centre outside it is wholly outside.
+        bx0, by0, bx1, by1 = 1e300, 1e300, -1e300, -1e300
+        for i in range(a, b):
+            bx0, bx1 = min(bx0, verts[i, 0]), max(bx1, verts[i, 0])
+            by0, by1 = min(by0, verts[i, 1]), max(by1, verts[i, 1])
+        bx0, by0, bx1, by1 = bx0 - half_diag, by0 - half_diag, bx1 + half_diag, by1 + half_diag
         for y in range(y0, y1):
             for x in range(x0, x1):
                 dx = (x + 0.5 - cx) * pixel_nm
                 dy = (y + 0.5 - cy) * pixel_nm
-                inside, d = _point_inside_dist(c * dx + s * dy, -s * dx + c * dy, verts, a, b)
+                ux, uy = c * dx + s * dy, -s * dx + c * dy
+                if ux < bx0 or ux > bx1 or uy < by0 or uy > by1:
+                    continue
+                inside, d = _point_inside_dist(ux, uy, verts, edges, a, b)
                 if d > half_diag:
                     if not inside:
                         continue
-                    if prof == 0 and d - half_diag >= r:
-                        # Wholly inside the flat top: full coverage, thickness h.
-                        tau[y, x] += h * il
-                        thick[y, x] += h
-                        haadf[y, x] += h * hw
+                    if d >= 2.0 * half_diag or (prof == 0 and d - half_diag >= r):
+                        # Wholly inside, in the flat top or the smooth interior: one sample.
+                        t = _profile(d, h, r, prof)
+                        tau[y, x] += t * il
+                        thick[y, x] += t
+                        haadf[y, x] += t * hw
                         if 1.0 >= best[y, x]:
                             best[y, x] = 1.0
                             labels[y, x] = ids[k]
@@ -105,14 +126,10 @@ def _raster_numba(verts, offsets, params, ids, pixel_nm, ss, radius_nm, tau, thi
                     for sx in range(ss):
                         dx = (x + (sx + 0.5) / ss - cx) * pixel_nm
                         dy = (y + (sy + 0.5) / ss - cy) * pixel_nm
-                        inside, d = _point_inside_dist(c * dx + s * dy, -s * dx + c * dy, verts, a, b)
+                        inside, d = _point_inside_dist(c * dx + s * dy, -s * dx + c * dy, verts, edges, a, b)
                         if inside:
                             cov += 1.0
-                            if prof == 0:
-                                q = 1.0 - min(d, r) / r
-                                tsum += h * np.sqrt(max(0.0, 1.0 - q * q))
-                            else:
-                                tsum += h * min(d / r, 1.0)
+                            tsum += _profile(d, h, r, prof)
                 if cov > 0.0:
                     t = tsum * inv
                     tau[y, x] += t * il
@@ -124,10 +141,30 @@ def _raster_numba(verts, offsets, params, ids, pixel_nm, ss, radius_nm, tau, thi
                         labels[y, x] = ids[k]
 
 
-def _raster_numpy(verts, offsets, params, ids, pixel_nm, ss, radius_nm, tau, thick, haadf, labels, best):
-    """Pure-NumPy reference of :func:`_raster_numba` (same arguments, same results)."""
+def _inside_dist_numpy(poly, xs, ys, cx, cy, c, s, pixel_nm):
+    """Inside flags and distances to the outline of the grid ``ys × xs`` (pixel units), flattened."""
     from matplotlib.path import Path as MplPath
 
+    gy, gx = np.meshgrid(ys, xs, indexing="ij")
+    dx, dy = (gx - cx) * pixel_nm, (gy - cy) * pixel_nm
+    pts = np.stack([c * dx + s * dy, -s * dx + c * dy], axis=-1).reshape(-1, 2)
+    inside = MplPath(poly).contains_points(pts)
+    e = np.roll(poly, -1, axis=0) - poly
+    rel = pts[:, None, :] - poly[None, :, :]
+    u = np.clip((rel * e).sum(-1) / np.maximum((e * e).sum(-1), 1e-300), 0, 1)
+    return inside, np.sqrt((((rel - u[..., None] * e) ** 2).sum(-1)).min(axis=1))
+
+
+def _profile_numpy(d, h, r, prof):
+    """NumPy twin of :func:`_profile`."""
+    if prof == ROUNDED:
+        q = 1 - np.minimum(d, r) / r
+        return h * np.sqrt(np.maximum(0, 1 - q * q))
+    return h * np.minimum(d / r, 1)
+
+
+def _raster_numpy(verts, edges, offsets, params, ids, pixel_nm, ss, radius_nm, tau, thick, haadf, labels, best):
+    """Pure-NumPy reference of :func:`_raster_numba` (same arguments, same results; ``edges`` unused)."""
     H, W = tau.shape
     sub = (np.arange(ss) + 0.5) / ss
     for k in range(params.shape[0]):
@@ -140,28 +177,35 @@ def _raster_numpy(verts, offsets, params, ids, pixel_nm, ss, radius_nm, tau, thi
             continue
         ys = (np.arange(y0, y1)[:, None] + sub[None, :]).ravel()
         xs = (np.arange(x0, x1)[:, None] + sub[None, :]).ravel()
-        gy, gx = np.meshgrid(ys, xs, indexing="ij")
-        dx, dy = (gx - cx) * pixel_nm, (gy - cy) * pixel_nm
-        pts = np.stack([c * dx + s * dy, -s * dx + c * dy], axis=-1).reshape(-1, 2)
-        inside = MplPath(poly).contains_points(pts)
-        a, e = poly, np.roll(poly, -1, axis=0) - poly
-        rel = pts[:, None, :] - a[None, :, :]
-        u = np.clip((rel * e).sum(-1) / np.maximum((e * e).sum(-1), 1e-300), 0, 1)
-        d = np.sqrt((((rel - u[..., None] * e) ** 2).sum(-1)).min(axis=1))
-        if prof == ROUNDED:
-            q = 1 - np.minimum(d, r) / r
-            t = h * np.sqrt(np.maximum(0, 1 - q * q))
-        else:
-            t = h * np.minimum(d / r, 1)
-        t = np.where(inside, t, 0.0).reshape(y1 - y0, ss, x1 - x0, ss)
+        inside, d = _inside_dist_numpy(poly, xs, ys, cx, cy, c, s, pixel_nm)
+        t = np.where(inside, _profile_numpy(d, h, r, prof), 0.0).reshape(y1 - y0, ss, x1 - x0, ss)
         cov = inside.reshape(y1 - y0, ss, x1 - x0, ss).mean(axis=(1, 3))
         tm = t.mean(axis=(1, 3))
+        # Wholly-inside pixels in the flat top or the smooth interior: the centre sample.
+        ins_c, d_c = _inside_dist_numpy(poly, np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5, cx, cy, c, s, pixel_nm)
+        hd = 0.7072 * pixel_nm
+        one = (ins_c & (d_c > hd) & ((d_c >= 2 * hd) | ((prof == ROUNDED) & (d_c - hd >= r)))).reshape(tm.shape)
+        tm = np.where(one, _profile_numpy(d_c, h, r, prof).reshape(tm.shape), tm)
+        cov = np.where(one, 1.0, cov)
         tau[y0:y1, x0:x1] += tm * il
         thick[y0:y1, x0:x1] += tm
         haadf[y0:y1, x0:x1] += tm * hw
         win = (cov >= 0.5) & (cov >= best[y0:y1, x0:x1])
         best[y0:y1, x0:x1][win] = cov[win]
         labels[y0:y1, x0:x1][win] = ids[k]
+
+
+def _edges(verts, offsets):
+    """(V, 3): for each vertex the edge to the previous vertex of its outline (ex, ey) and 1/|e|²
+    (0 for a degenerate edge), computed once per frame instead of once per sample."""
+    prev = np.arange(len(verts)) - 1
+    starts, stops = offsets[:-1], offsets[1:]
+    nonempty = stops > starts
+    prev[starts[nonempty]] = stops[nonempty] - 1
+    e = verts[prev] - verts if len(verts) else np.zeros((0, 2))
+    l2 = (e * e).sum(axis=1)
+    inv = np.divide(1.0, l2, out=np.zeros_like(l2), where=l2 > 0)
+    return np.ascontiguousarray(np.column_stack([e, inv]))
 
 
 def rasterize(packed, radius_nm, shape, *, pixel_size_nm, supersample=4, engine="numba"):
@@ -179,6 +223,6 @@ def rasterize(packed, radius_nm, shape, *, pixel_size_nm, supersample=4, engine=
     labels = np.zeros(shape, np.uint32)
     best = np.zeros(shape)
     fn = _raster_numba if engine == "numba" else _raster_numpy
-    fn(verts, offsets, params, ids, float(pixel_size_nm), int(supersample),
+    fn(verts, _edges(verts, offsets), offsets, params, ids, float(pixel_size_nm), int(supersample),
        np.asarray(radius_nm, float), tau, thick, haadf, labels, best)
     return tau, thick, haadf, labels

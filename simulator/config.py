@@ -147,6 +147,13 @@ class ParticlesConfig(_Strict):
     size_nm: float = Field(20.0, gt=0.5, le=10_000.0, description="mean characteristic size (nm)")
     size_cv: float = Field(0.1, ge=0.0, le=1.0, description="coefficient of variation of the size")
     aspect_ratio: float = Field(3.0, ge=1.0, le=20.0, description="length/width of rods and bipyramids")
+    aspect_ratio_cv: float = Field(
+        0.0, ge=0.0, le=1.0,
+        description="coefficient of variation of the aspect ratio (shape dispersity; Au nanorod batches ~0.1-0.2)",
+    )
+    corner_rounding: float = Field(
+        0.05, ge=0.0, le=0.3, description="corner radius of prisms, cubes and plates (fraction of the edge)"
+    )
     thickness_ratio: float = Field(0.2, gt=0.0, le=1.0, description="thickness/edge of prisms and plates")
     truncation: float = Field(0.1, ge=0.0, le=0.3, description="prism tip truncation (fraction of edge)")
     min_gap_nm: float = Field(2.0, ge=0.0, le=1000.0, description="minimum gap between particles when placed")
@@ -159,7 +166,8 @@ class ParticlesConfig(_Strict):
 
 
 class DynamicsConfig(_Strict):
-    """Motion of the particles (see simulator.brownian and simulator.hydrodynamics).
+    """Motion and interactions of the particles (simulator.brownian, simulator.hydrodynamics,
+    simulator.dynamics).
 
     Bulk diffusion coefficients come from Stokes-Einstein / Tirado-Garcia de la Torre at
     ``temperature_K`` in a liquid of ``viscosity_Pa_s`` (water at 20 C: 1.002 mPa s, CRC Handbook
@@ -167,23 +175,74 @@ class DynamicsConfig(_Strict):
     >= 10^3 times slower than in bulk (Verch et al., Langmuir 2015) and often much slower near
     the window (Woehl & Prozorov, J. Phys. Chem. C 2015).  The default 2e-6 gives a 20 nm Au
     sphere ~50 nm^2/s: a few nm per 0.1 s frame, visible motion that stays in the field.
+
+    Models (simulator.dynamics.motion): ``static`` (a frozen scene: no motion, interactions or
+    reactions); ``brownian``; ``fbm`` with Hurst exponent ``hurst``
+    (MSD = 4 D tau (t/tau)^(2H), tau the frame interval); ``ctrw``, pinning for power-law waits
+    of tail exponent ``ctrw_alpha`` (>= ``ctrw_min_wait_s``) between exponential mobile spells of
+    mean ``ctrw_mobile_s``.  LPEM motion is subdiffusive: fBm-like at low dose rate and CTRW-like
+    at high dose rate (Jamali et al., PNAS 2021); the defaults H = 0.35 and alpha = 0.6 are
+    illustrative subdiffusive values of that kind, not fits.
+
+    Interactions (simulator.dynamics.interactions; a static scene ignores them): DLVO between interaction sites plus a hard
+    core and optional depletion.  Defaults: 1 mM 1:1 electrolyte (Debye length 9.6 nm), surface
+    potential -30 mV (zeta potential of citrate-capped Au, -30 to -50 mV, Park & Shumaker-Parry,
+    JACS 136, 1907 (2014)), Hamaker constant of Au across water 1e-19 J (0.9-3e-19 J, Parsegian &
+    Weiss, J. Colloid Interface Sci. 81, 285 (1981)), hard core 1 nm (ligand shell).
     """
 
-    model: Literal["static", "brownian"] = Field("static", description="motion model")
-    interactions: bool = Field(False, description="pair interactions between particles (not yet available)")
+    model: Literal["static", "brownian", "fbm", "ctrw"] = Field("static", description="motion model")
+    interactions: bool = Field(False, description="pair interactions between particles (moving models only)")
     temperature_K: float = Field(293.15, gt=0.0, le=1000.0, description="temperature (K)")
     viscosity_Pa_s: float = Field(1.002e-3, gt=0.0, le=10.0, description="liquid viscosity (Pa s)")
     slowdown: float = Field(2e-6, gt=0.0, le=1.0, description="LPEM slowdown of diffusion relative to bulk")
     substeps: int = Field(10, ge=1, le=10_000, description="integration steps per frame interval")
     blur_steps: int = Field(3, ge=1, le=101, description="states averaged over the exposure (motion blur; odd)")
+    hurst: float = Field(0.35, gt=0.0, lt=1.0, description="Hurst exponent of fbm (0.5 = Brownian)")
+    ctrw_alpha: float = Field(0.6, gt=0.0, le=2.0, description="tail exponent of CTRW pinning times")
+    ctrw_min_wait_s: float = Field(0.05, gt=0.0, le=1e4, description="shortest CTRW pinning time (s)")
+    ctrw_mobile_s: float = Field(0.2, gt=0.0, le=1e4, description="mean CTRW mobile spell (s)")
+    flow_nm_s: tuple[float, float] = Field((0.0, 0.0), description="uniform flow velocity (vx, vy) in nm/s")
+    ionic_strength_M: float = Field(1e-3, gt=0.0, le=10.0, description="1:1 electrolyte ionic strength (mol/L)")
+    surface_potential_mV: float = Field(-30.0, ge=-500.0, le=500.0, description="particle surface potential (mV)")
+    hamaker_J: float = Field(1e-19, ge=0.0, le=1e-17, description="Hamaker constant particle-liquid-particle (J)")
+    hard_core_nm: float = Field(1.0, ge=0.0, le=100.0, description="closest allowed surface separation (nm)")
+    depletant_fraction: float = Field(0.0, ge=0.0, le=0.5, description="depletant volume fraction (0 = none)")
+    depletant_radius_nm: float = Field(2.0, gt=0.0, le=1000.0, description="depletant radius (nm)")
+    max_step_nm: float = Field(0.5, gt=0.0, le=100.0,
+                               description="largest rms random step with interactions (sets the sub-step)")
 
     @model_validator(mode="after")
     def _checks(self) -> "DynamicsConfig":
         if self.blur_steps % 2 == 0:
             raise ValueError(f"blur_steps ({self.blur_steps}) must be odd, so that one state is at mid-exposure")
-        if self.interactions:
-            raise ValueError("interactions = true is not available yet in this version; set it to false")
         return self
+
+
+class ReactionsConfig(_Strict):
+    """Etching of the particles (simulator.dynamics.reactions); off while ``etch_rate_nm_s`` = 0.
+
+    Normal speed ``v = k + |k| (g kappa l + a cos^2 phi)`` with ``k = etch_rate_nm_s *
+    sqrt(dose_rate / dose_rate_ref)`` (radiolytic oxidants ~ dose rate^1/2, Schneider et al.,
+    J. Phys. Chem. C 2014).  Default rate when on: Au nanorods etched in LPEM lose ~0.1-1 nm/s
+    (Ye et al., Science 354, 874 (2016) report minutes-long etching of ~40 nm rods).  A particle
+    smaller than ``critical_radius_nm`` (area < pi r_c^2) dissolves (a ``dissolve`` event).
+    Nucleation (``nucleate``) is a Poisson process; with ``merge``, particles closer than
+    ``merge_gap_nm`` coalesce into one whose parents are both (``merge``), spheres into a sphere of
+    the summed volume, other shapes into the convex hull of the pair with the mean thickness that
+    conserves volume.
+    """
+
+    etch_rate_nm_s: float = Field(0.0, ge=-100.0, le=100.0, description="base etch rate at dose_rate_ref (nm/s; < 0 grows)")
+    dose_rate_ref: float = Field(100.0, gt=0.0, le=1e7, description="dose rate at which etch_rate_nm_s holds (e/A^2/s)")
+    curvature_gain: float = Field(1.0, ge=0.0, le=100.0, description="Gibbs-Thomson gain g of the curvature term")
+    capillary_nm: float = Field(2.0, ge=0.0, le=1000.0, description="capillary length l (nm)")
+    anisotropy: float = Field(0.5, ge=0.0, le=10.0, description="extra speed of faces normal to the long axis")
+    critical_radius_nm: float = Field(1.5, ge=0.0, le=1000.0, description="radius below which a particle dissolves (nm)")
+    nucleation_rate_per_um2_s: float = Field(0.0, ge=0.0, le=1e6, description="nuclei per um^2 per s (Poisson)")
+    nucleus_radius_nm: float = Field(1.5, gt=0.0, le=1000.0, description="radius of a new nucleus (nm)")
+    merge: bool = Field(False, description="particles whose outlines touch coalesce (volume conserved)")
+    merge_gap_nm: float = Field(1.5, ge=0.0, le=100.0, description="outline gap at which particles coalesce (nm)")
 
 
 class SimulationConfig(_Strict):
@@ -197,6 +256,7 @@ class SimulationConfig(_Strict):
     liquid: LiquidConfig = LiquidConfig()
     particles: ParticlesConfig = ParticlesConfig()
     dynamics: DynamicsConfig = DynamicsConfig()
+    reactions: ReactionsConfig = ReactionsConfig()
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, so equal configs give equal bytes."""

@@ -92,7 +92,7 @@ def record(
     *,
     model: str,
     mtf: np.ndarray | None,
-    rng: np.random.Generator,
+    rng: np.random.Generator | int | None = None,
     conversion_gain: float = 1.0,
     gain_spread: float = 0.5,
     read_noise: float = 0.0,
@@ -105,6 +105,7 @@ def record(
 
     ``defects`` is an int8 map: 0 normal, 1 hot (saturated), -1 dead (0).
     """
+    rng = np.random.default_rng(rng)
     if model == "ideal":
         return np.minimum(rng.poisson(expected), 65535).astype(np.uint16)
     if model == "counting":

@@ -33,9 +33,10 @@ def liquid_thickness_map(
     window_offset_um: float,
     variation_nm: float,
     variation_length_nm: float,
-    rng: np.random.Generator,
+    rng: np.random.Generator | int | None = None,
 ) -> np.ndarray:
     """Liquid thickness (nm) per pixel, shape (Y, X), never below 1 nm."""
+    rng = np.random.default_rng(rng)
     H, W = shape
     y = (np.arange(H) + 0.5 - H / 2) * pixel_size_nm
     x = (np.arange(W) + 0.5 - W / 2) * pixel_size_nm + window_offset_um * 1000.0

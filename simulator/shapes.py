@@ -33,7 +33,18 @@ SHAPES = ("sphere", "rod", "prism", "cube", "concave-cube", "hexagonal-plate", "
 
 ROUNDED, RAMP = 0, 1
 
-_ARC_SEGMENTS = 16  # quarter-circle segments in shapely buffers: area error < 0.3 %
+_ARC_SEGMENTS = 16  # at most this many segments per quarter circle in shapely buffers
+_ARC_TOLERANCE_NM = 0.01  # largest gap (sagitta) between an arc and its chords, far below a pixel
+
+
+def _segs(radius_nm: float) -> int:
+    """Segments per quarter circle so that no chord strays more than ``_ARC_TOLERANCE_NM`` from
+    the arc (between 2 and :data:`_ARC_SEGMENTS`): small corner roundings get few vertices,
+    which the rasteriser's cost is proportional to."""
+    if radius_nm <= _ARC_TOLERANCE_NM:
+        return 2
+    half_angle = np.arccos(1.0 - _ARC_TOLERANCE_NM / radius_nm)
+    return int(np.clip(np.ceil(np.pi / 4 / half_angle), 2, _ARC_SEGMENTS))
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,7 @@ def _regular_polygon(n: int, circumradius: float, rotation: float = 0.0) -> Poly
 def _round_corners(poly: Polygon, radius: float) -> Polygon:
     if radius <= 0:
         return poly
-    return poly.buffer(-radius, quad_segs=_ARC_SEGMENTS).buffer(radius, quad_segs=_ARC_SEGMENTS)
+    return poly.buffer(-radius, quad_segs=_segs(radius)).buffer(radius, quad_segs=_segs(radius))
 
 
 def _centred(poly: Polygon) -> Polygon:
@@ -114,8 +125,11 @@ def make_shape(
         return ShapeSpec(name, outline, s, s / 2, ROUNDED)
     if name == "prism":
         tri = _regular_polygon(3, s / np.sqrt(3), rotation=np.pi / 2)
-        if truncation > 0:  # cut each tip by a line at `truncation` of the edge from it
-            cut = _regular_polygon(3, s / np.sqrt(3) * (1 - 3 * truncation) * 2, rotation=-np.pi / 2)
+        if truncation > 0:
+            # Cut off at each tip an equilateral triangle of edge `truncation`·s: the cut lies
+            # s/√3 − (√3/2)·truncation·s from the centre, the inradius of an inverted triangle
+            # of circumradius twice that.
+            cut = _regular_polygon(3, 2 * s / np.sqrt(3) * (1 - 1.5 * truncation), rotation=-np.pi / 2)
             tri = tri.intersection(cut)
         h = s * thickness_ratio
         outline = _centred(_round_corners(tri, corner_rounding * s))

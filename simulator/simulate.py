@@ -12,12 +12,13 @@ Image formation of one frame (units: nm, s, e⁻/Å²):
    (Beer–Lambert; ``L`` liquid thickness, ``Σt`` the particles' thickness that displaces liquid);
    HAADF: ``N = N0 · η · (Σ t_i·w_i + (L − Σt)·w_water + 2·w·w_SiN)`` with Z-contrast weights
    ``w`` relative to Au and ``η`` the fraction scattered onto the detector per nm of Au;
-3. optics blur: a Gaussian of σ = ``blur_base_nm + blur_per_nm · L`` (chromatic blur grows with
+3. optics blur (:mod:`simulator.optics`): a Gaussian of σ = ``blur_base_nm + blur_per_nm · L`` (chromatic blur grows with
    the liquid crossed; see :class:`simulator.config.ImagingConfig`);
 4. the detector (:mod:`simulator.detector`).
 
-Motion (``dynamics.model = "brownian"``, :mod:`simulator.brownian`): particles move between and
-during exposures in ``dynamics.substeps`` steps per frame interval.  Motion blur: the frame is the
+Motion (``dynamics.model`` = ``brownian``, ``fbm`` or ``ctrw``; :mod:`simulator.brownian`,
+:mod:`simulator.dynamics`): particles move between and during exposures in ``dynamics.substeps``
+steps per frame interval (more with interactions, see ``Simulation._init_dynamics``).  Motion blur: the frame is the
 mean of the expected images of ``dynamics.blur_steps`` states evenly spaced over the exposure
 (at (k + ½)/B of it); the ground truth (labels and table) is the middle one, at mid-exposure.  A random sample drift (RMS ``drift_nm_per_frame`` per frame, a random walk) moves the
 whole scene; the ground truth includes it, since it is where the particles appear.
@@ -29,11 +30,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
+from . import optics
 from ._raster import pack_particles, rasterize
 from .config import SimulationConfig
-from .brownian import brownian_steps
+from .dynamics.integrate import Sites, overdamped_steps
+from .dynamics.interactions import InteractionParams, interaction_sites, pair_potential_table
+from .dynamics.motion import NoiseStream
+from .dynamics.reactions import (Lineage, dose_rate_scaling, etched_thickness, evolve_outline, merge_outlines,
+                                 nucleation_count)
 from .detector import load_mtf_matrix, parametric_mtf, record, resample_mtf
 from .errors import ConfigError
 from .hydrodynamics import shape_diffusion
@@ -133,10 +138,13 @@ class Simulation:
         frac = np.array([pc.shapes[n] for n in names], float)
         picks = rng.choice(len(names), size=pc.count, p=frac / frac.sum())
         sizes = pc.size_nm * np.clip(1 + pc.size_cv * rng.standard_normal(pc.count), 0.3, 3.0)
+        aspects = np.full(pc.count, pc.aspect_ratio)
+        if pc.aspect_ratio_cv > 0:  # drawn only when asked, so other configs keep their bytes
+            aspects = np.maximum(aspects * (1 + pc.aspect_ratio_cv * rng.standard_normal(pc.count)), 1.0)
         self.specs: list[ShapeSpec] = [
-            make_shape(names[k], s, aspect_ratio=pc.aspect_ratio, thickness_ratio=pc.thickness_ratio,
-                       truncation=pc.truncation)
-            for k, s in zip(picks, sizes)
+            make_shape(names[k], s, aspect_ratio=ar, thickness_ratio=pc.thickness_ratio,
+                       truncation=pc.truncation, corner_rounding=pc.corner_rounding)
+            for k, s, ar in zip(picks, sizes, aspects)
         ]
         self.angles = rng.uniform(0, 2 * np.pi, pc.count)
         self.positions_nm = place_particles([s.outline for s in self.specs], self.angles,
@@ -158,7 +166,7 @@ class Simulation:
             variation_nm=lq.variation_nm, variation_length_nm=lq.variation_length_nm,
             rng=np.random.default_rng(liquid_ss),
         )
-        self._blur_px = (im.blur_base_nm + im.blur_per_nm * lq.thickness_nm) / p
+        self._blur_px = optics.blur_sigma_nm(lq.thickness_nm, base_nm=im.blur_base_nm, per_nm=im.blur_per_nm) / p
 
         # Detector: MTF and fixed pattern (gain map, hot and dead pixels).
         drng = np.random.default_rng(detector_ss)
@@ -171,14 +179,13 @@ class Simulation:
         self._defects = np.where(u < det.hot_pixel_fraction, 1,
                                  np.where(u > 1 - det.dead_pixel_fraction, -1, 0)).astype(np.int8)
         self.tracks: Table = []
-        self.potential: Table | None = None
 
     def _init_motion(self, shape: tuple[int, int], p: float) -> None:
         """Per-particle body-frame diffusion coefficients (nm²/s, rad²/s) and walls."""
         dyn = self.config.dynamics
         n = len(self.specs)
         self.d_par, self.d_perp, self.d_rot = np.zeros(n), np.zeros(n), np.zeros(n)
-        if dyn.model == "brownian":
+        if dyn.model != "static":
             for i, spec in enumerate(self.specs):
                 minx, _, maxx, _ = spec.outline.bounds
                 dpar, dperp, drot = shape_diffusion(
@@ -189,17 +196,186 @@ class Simulation:
                 self.d_par[i], self.d_perp[i], self.d_rot[i] = (dyn.slowdown * x for x in (dpar, dperp, drot))
         self._walls_lo = np.zeros((n, 2))
         self._walls_hi = np.tile([shape[1] * p, shape[0] * p], (n, 1)).astype(float)
+        self._init_dynamics()
+
+    def _init_dynamics(self) -> None:
+        """Noise model, flow and interactions of :mod:`simulator.dynamics` (dynamics helper).
+
+        The noise stream draws from the scene generator, so ``brownian`` without flow or
+        interactions gives the same bytes as plain :func:`simulator.brownian.brownian_steps`.
+        With interactions, the sub-step is also short enough that the fastest particle's rms
+        random step stays below ``dynamics.max_step_nm``, and ``self.potential`` holds the
+        orientation-averaged pair potential of two particles of the commonest shape.
+        """
+        dyn, im = self.config.dynamics, self.config.imaging
+        n = len(self.specs)
+        self._dt_s = im.frame_interval_s / dyn.substeps
+        self._flow = np.asarray(dyn.flow_nm_s, float) if any(dyn.flow_nm_s) else None
+        self._sites = self._params = None
+        self.potential: Table | None = None
+        if dyn.model == "static":
+            return
+        if dyn.interactions and n:
+            site_list = [interaction_sites(s.outline) for s in self.specs]
+            self._sites = Sites([b for b, _ in site_list], [r for _, r in site_list])
+            self._params = InteractionParams.from_physical(
+                ionic_strength_M=dyn.ionic_strength_M, surface_potential_mV=dyn.surface_potential_mV,
+                hamaker_J=dyn.hamaker_J, temperature_K=dyn.temperature_K, core_nm=dyn.hard_core_nm,
+                depletant_fraction=dyn.depletant_fraction, depletant_radius_nm=dyn.depletant_radius_nm)
+            d_max = float(max(self.d_par.max(), self.d_perp.max()))
+            if d_max > 0:
+                self._dt_s = min(self._dt_s, dyn.max_step_nm**2 / (2 * d_max))
+            names = [s.name for s in self.specs]
+            common = max(set(names), key=names.count)
+            k = [i for i in range(n) if names[i] == common]
+            k = k[int(np.argsort([self.specs[i].radius_nm for i in k])[len(k) // 2])]  # median size
+            body, radius = site_list[k]
+            reach = float(np.hypot(*body.T).max() + radius.max()) if len(body) else 0.0
+            r_nm = np.arange(2 * float(radius.min()), 2 * reach + self._params.cut_nm + 1.0, 0.5)
+            self.potential = pair_potential_table(body, radius, body, radius, self._params, r_nm)
+        grid_steps = self.meta.shape[0] * (int(np.ceil(im.frame_interval_s / self._dt_s)) + dyn.blur_steps + 1)
+        self._noise = NoiseStream(dyn.model, n, rng=self._scene_rng, tau_s=im.frame_interval_s,
+                                  steps=grid_steps, hurst=dyn.hurst, alpha=dyn.ctrw_alpha,
+                                  t0_s=dyn.ctrw_min_wait_s, mobile_s=dyn.ctrw_mobile_s)
+
+    def _react(self, frame: int, lineage: Lineage) -> Table:
+        """Reactions over the interval before ``frame`` (:mod:`simulator.dynamics.reactions`;
+        dynamics helper): etching/growth and dissolution, coalescence, nucleation, in that order.
+        Returns this frame's events.  Diffusion coefficients of surviving particles stay those of
+        their size when they appeared.  A ``static`` scene is frozen: no reactions either.
+        """
+        rc = self.config.reactions
+        if frame == 0 or self.config.dynamics.model == "static":
+            return []
+        first = len(lineage.events)
+        if rc.etch_rate_nm_s != 0 and self.specs:
+            self._etch(frame, lineage)
+        if rc.merge and len(self.specs) > 1:
+            self._coalesce(frame, lineage)
+        if rc.nucleation_rate_per_um2_s > 0:
+            self._nucleate(frame, lineage)
+        self._packed_static = (
+            [s.vertices for s in self.specs], [s.height_nm for s in self.specs],
+            [s.rounding_nm for s in self.specs], [s.profile for s in self.specs],
+        )
+        return lineage.events[first:]
+
+    def _etch(self, frame: int, lineage: Lineage) -> None:
+        rc, im = self.config.reactions, self.config.imaging
+        k = dose_rate_scaling(rc.etch_rate_nm_s, im.dose_rate_e_per_A2_s, rc.dose_rate_ref)
+        keep = np.ones(len(self.specs), bool)
+        for i, spec in enumerate(self.specs):
+            out = evolve_outline(spec.outline, k, im.frame_interval_s, curvature_gain=rc.curvature_gain,
+                                 capillary_nm=rc.capillary_nm, anisotropy=rc.anisotropy)
+            rounded = spec.name in ("sphere", "rod")
+            h = etched_thickness(spec.height_nm, out, k, im.frame_interval_s, rounded=rounded) if out else 0.0
+            if out is None or h <= 0 or out.area < np.pi * rc.critical_radius_nm**2:
+                keep[i] = False
+                lineage.dissolve(int(self.ids[i]), frame)
+                continue
+            self.specs[i] = ShapeSpec(spec.name, out, h, h / 2 if rounded else min(spec.rounding_nm, h / 2),
+                                      spec.profile)
+        self._keep(keep)
+
+    def _keep(self, keep: np.ndarray) -> None:
+        """Drop the particles where ``keep`` is false from every per-particle array."""
+        self.specs = [s for s, kp in zip(self.specs, keep) if kp]
+        self.angles, self.positions_nm, self.ids = self.angles[keep], self.positions_nm[keep], self.ids[keep]
+        self.d_par, self.d_perp, self.d_rot = self.d_par[keep], self.d_perp[keep], self.d_rot[keep]
+        self._walls_lo, self._walls_hi = self._walls_lo[keep], self._walls_hi[keep]
+        if self.config.dynamics.model != "static":
+            self._noise.keep(keep)
+        if self._sites is not None:
+            self._sites.keep(keep)
+
+    def _append(self, spec: ShapeSpec, pos: np.ndarray, angle: float, pid: int) -> None:
+        """Add one particle (nucleated or merged) to every per-particle array."""
+        dyn = self.config.dynamics
+        d = np.zeros(3)
+        if dyn.model != "static":
+            minx, _, maxx, _ = spec.outline.bounds
+            d = dyn.slowdown * np.array(shape_diffusion(
+                spec.name, size_nm=spec.height_nm if spec.name in ("sphere", "rod") else maxx - minx,
+                length_nm=maxx - minx, area_nm2=spec.outline.area,
+                volume_nm3=profile_volume(spec) if spec.name in _COMPACT else 0.0,
+                temperature_K=dyn.temperature_K, viscosity_Pa_s=dyn.viscosity_Pa_s))
+            self._noise.add(1)
+        self.specs.append(spec)
+        self.positions_nm = np.vstack([self.positions_nm, pos[None]])
+        self.angles = np.append(self.angles, angle)
+        self.ids = np.append(self.ids, np.uint32(pid))
+        self.d_par, self.d_perp, self.d_rot = (np.append(x, v) for x, v in zip((self.d_par, self.d_perp, self.d_rot), d))
+        self._walls_lo = np.vstack([self._walls_lo, self._walls_lo[:1] if len(self._walls_lo) else np.zeros((1, 2))])
+        h, w = self.meta.shape[1:]
+        p = self.config.imaging.pixel_size_nm
+        self._walls_hi = np.vstack([self._walls_hi, [[w * p, h * p]]])
+        if self._sites is not None:
+            self._sites.add(*interaction_sites(spec.outline))
+
+    def _lab_outlines(self) -> list:
+        from shapely import affinity
+
+        return [affinity.translate(affinity.rotate(s.outline, a, origin=(0, 0), use_radians=True), *xy)
+                for s, a, xy in zip(self.specs, self.angles, self.positions_nm)]
+
+    def _coalesce(self, frame: int, lineage: Lineage) -> None:
+        """Merge pairs closer than ``merge_gap_nm`` (each particle at most once per frame)."""
+        import shapely
+
+        gap = self.config.reactions.merge_gap_nm
+        lab = self._lab_outlines()
+        tree = shapely.STRtree(lab)
+        left, right = tree.query(lab, predicate="dwithin", distance=gap)
+        used, keep, new = set(), np.ones(len(lab), bool), []
+        for i, j in zip(left, right):
+            if i >= j or i in used or j in used:
+                continue
+            used.update((i, j))
+            keep[[i, j]] = False
+            if self.specs[i].name == self.specs[j].name == "sphere":  # exact volumes π d³/6
+                vi, vj = (np.pi / 6 * self.specs[k].height_nm**3 for k in (i, j))
+                spec = make_shape("sphere", (6 * (vi + vj) / np.pi) ** (1 / 3))
+                centre = (vi * self.positions_nm[i] + vj * self.positions_nm[j]) / (vi + vj)
+            else:
+                vi, vj = profile_volume(self.specs[i]), profile_volume(self.specs[j])
+                body, centre, h = merge_outlines(self.specs[i].outline, self.positions_nm[i], self.angles[i], vi,
+                                                 self.specs[j].outline, self.positions_nm[j], self.angles[j], vj)
+                spec = ShapeSpec(self.specs[i].name, body, h, min(h / 2, self.specs[i].rounding_nm),
+                                 self.specs[i].profile)
+            child = lineage.merge(int(self.ids[i]), int(self.ids[j]), frame)
+            new.append((spec, centre, child))
+        self._keep(keep)
+        for spec, centre, child in new:
+            self._append(spec, centre, 0.0, child)  # a merged outline is built in the lab frame
+
+    def _nucleate(self, frame: int, lineage: Lineage) -> None:
+        """Poisson nuclei (spheres) at random places that do not overlap another particle."""
+        from shapely.geometry import Point
+
+        rc, im = self.config.reactions, self.config.imaging
+        h, w = self.meta.shape[1:]
+        p = im.pixel_size_nm
+        area_um2 = h * w * p * p * 1e-6
+        rng = self._scene_rng
+        lab = self._lab_outlines()
+        for _ in range(nucleation_count(rc.nucleation_rate_per_um2_s, area_um2, im.frame_interval_s, rng=rng)):
+            spec = make_shape("sphere", 2 * rc.nucleus_radius_nm)
+            xy = rng.uniform(rc.nucleus_radius_nm, [w * p - rc.nucleus_radius_nm, h * p - rc.nucleus_radius_nm])
+            disc = Point(*xy).buffer(rc.nucleus_radius_nm + rc.merge_gap_nm)
+            if any(disc.intersects(o) for o in lab):
+                continue  # a nucleus on a particle is growth of that particle, not a new one
+            self._append(spec, xy, 0.0, lineage.nucleate(frame))
+            lab.append(disc)
 
     def _advance(self, duration_s: float) -> None:
         """Move the particles for ``duration_s`` seconds (no-op for static scenes)."""
         dyn = self.config.dynamics
         if dyn.model == "static" or duration_s <= 0 or not len(self.specs):
             return
-        dt_target = self.config.imaging.frame_interval_s / dyn.substeps
-        steps = max(1, int(np.ceil(duration_s / dt_target - 1e-9)))
-        brownian_steps(self.positions_nm, self.angles, self.d_par, self.d_perp, self.d_rot,
-                       dt=duration_s / steps, steps=steps, lo=self._walls_lo, hi=self._walls_hi,
-                       rng=self._scene_rng)
+        steps = max(1, int(np.ceil(duration_s / self._dt_s - 1e-9)))
+        overdamped_steps(self.positions_nm, self.angles, self.d_par, self.d_perp, self.d_rot,
+                         dt=duration_s / steps, steps=steps, lo=self._walls_lo, hi=self._walls_hi,
+                         noise=self._noise, velocity_nm_s=self._flow, sites=self._sites, params=self._params)
 
     def _exposure(self, drift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Expected image averaged over the exposure, and labels/positions/angles at mid-exposure."""
@@ -236,18 +412,13 @@ class Simulation:
             np.full(n, self.material.haadf_weight), self.ids,
         )
         tau_p, thick, haadf, labels = rasterize(packed, [s.radius_nm for s in self.specs], shape, pixel_size_nm=p)
-        water, sin = get_material("water"), get_material("SiN")
-        liquid = np.maximum(self.liquid_nm - thick, 0.0)
         n0 = im.dose_rate_e_per_A2_s * im.exposure_s * (10.0 * p) ** 2
         if im.mode == "bright-field":
-            tau = 2 * lq.window_thickness_nm / sin.mean_free_path_nm + liquid / water.mean_free_path_nm + tau_p
-            expected = n0 * np.exp(-tau)
+            expected = optics.bright_field(n0, tau_p, thick, self.liquid_nm, window_thickness_nm=lq.window_thickness_nm)
         else:
-            signal = haadf + liquid * water.haadf_weight + 2 * lq.window_thickness_nm * sin.haadf_weight
-            expected = n0 * im.haadf_efficiency_per_nm * signal
-        if self._blur_px > 0.05:
-            expected = ndimage.gaussian_filter(expected, self._blur_px, mode="reflect")
-        return expected, labels
+            expected = optics.haadf(n0, haadf, thick, self.liquid_nm, window_thickness_nm=lq.window_thickness_nm,
+                                    efficiency_per_nm=im.haadf_efficiency_per_nm)
+        return optics.blur(expected, self._blur_px), labels
 
     def frames(self) -> Iterator[FrameOutput]:
         """Render the frames in order (a generator; iterate once)."""
@@ -255,8 +426,9 @@ class Simulation:
         det, im = cfg.detector, cfg.imaging
         T = self.meta.shape[0]
         drift = np.zeros(2)
-        n = len(self.specs)
+        lineage = Lineage(self.ids)
         for t in range(T):
+            events = self._react(t, lineage)
             if t > 0 and im.drift_nm_per_frame > 0:
                 drift = drift + im.drift_nm_per_frame / np.sqrt(2) * self._scene_rng.standard_normal(2)
             expected, labels, pos, angles = self._exposure(drift)
@@ -272,10 +444,11 @@ class Simulation:
                  "perimeter_nm": float(self.specs[i].outline.length), "shape": self.specs[i].name,
                  "material": self.material.name, "thickness_nm": float(self.specs[i].height_nm),
                  "D_nm2_s": float((self.d_par[i] + self.d_perp[i]) / 2), "Dr_rad2_s": float(self.d_rot[i])}
-                for i in range(n)
+                for i in range(len(self.specs))
             ]
-            yield FrameOutput(image=image, labels=labels, particles=rows, events=[])
-        self.tracks = [{"id": int(i), "first_frame": 0, "last_frame": T - 1, "parents": ""} for i in self.ids]
+            lineage.seen(self.ids, t)
+            yield FrameOutput(image=image, labels=labels, particles=rows, events=events)
+        self.tracks = lineage.tracks
 
 
 def simulate_video(config: SimulationConfig, *, seed: int, video_id: str = "video_000") -> Video:

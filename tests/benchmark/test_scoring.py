@@ -12,7 +12,7 @@ from skimage import draw
 
 from benchmark.cli import main
 from benchmark.gate import compare
-from benchmark.metrics import FRAME_METRICS, frame_metrics, seg_measure
+from benchmark.metrics import FRAME_METRICS, frame_metrics, seg_video
 from benchmark.results import load_results
 from benchmark.score import check_prediction, score_video
 from benchmark.tracking import ctc_det_tra, labels_persist, link_by_overlap, split_at_gaps
@@ -85,9 +85,8 @@ def test_seg_det_tra_agree_with_py_ctcmetrics(video, tmp_path):
         tifffile.imwrite(gt / "SEG" / f"man_seg{t:03d}.tif", true[t].astype(np.uint16))
     _write_ctc(tmp_path / "01_RES", split_at_gaps(pred), gt=False)
     ref = evaluate_sequence(str(tmp_path / "01_RES"), str(gt), ["SEG", "DET", "TRA"], threads=1)
-    ours = np.nanmean([seg_measure(true[t], pred[t]) for t in range(3)])
-    # CTC SEG averages over all reference objects of all frames; frames here hold equal counts.
-    assert ours == pytest.approx(ref["SEG"], abs=0.02)
+    assert seg_video(true, pred) == pytest.approx(ref["SEG"], abs=1e-12)
+    assert score_video(video, pred, where="v")[0]["seg"] == pytest.approx(ref["SEG"], abs=1e-12)
     got = ctc_det_tra(true, pred)
     assert got["det"] == pytest.approx(ref["DET"]) and got["tra"] == pytest.approx(ref["TRA"])
 
@@ -133,6 +132,12 @@ def test_bench_results_schema_and_gate(quick, capsys, tmp_path):
     worse.aggregates["overall:all"]["f1@0.5"] -= 0.05
     bad = compare(worse, r, tolerance=0.01)
     assert [(b.group, b.metric) for b in bad] == [("overall:all", "f1@0.5")]
+    # Errors are lower-is-better: a grown error is a regression, a shrunk one is not.
+    ref, cur = copy.deepcopy(r), copy.deepcopy(r)
+    for name, (a, b) in {"diffusion_rel_error": (0.1, 0.3), "potential_rel_error": (0.5, 0.2),
+                         "centroid_error_nm": (1.0, 1.5)}.items():
+        ref.aggregates["overall:all"][name], cur.aggregates["overall:all"][name] = a, b
+    assert sorted(b.metric for b in compare(cur, ref)) == ["centroid_error_nm", "diffusion_rel_error"]
     # The command-line gate: the same results pass (exit 0); a better reference fails (exit 1).
     assert main(["bench", "--suite", "quick", "--methods", "otsu", "--out", str(tmp_path / "a.json"),
                  "--gate", str(quick / "r.json"), "--quiet"]) == 0

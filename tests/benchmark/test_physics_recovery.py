@@ -1,0 +1,88 @@
+"""Physics recovery metrics with known answers: Boltzmann inversion of uniform points (U = 0),
+an exclusion zone, etch rates of shrinking rectangles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmark.physics import (area_rate, centroids_nm, etch_rate_rel_error, pair_potential_kT,
+                               potential_rel_error)
+from simulator.video import Video, VideoMeta
+
+
+def test_uniform_points_invert_to_zero_potential_with_exact_edge_correction():
+    rng = np.random.default_rng(3)
+    w, h = 400.0, 250.0
+    points = [rng.uniform((0, 0), (w, h), size=(60, 2)) for _ in range(300)]
+    edges = np.linspace(5, 240, 25)
+    u = pair_potential_kT(points, width_nm=w, height_nm=h, bins_nm=edges)
+    # 300 frames x 1770 pairs: each bin holds thousands of pairs -> |U| within a few percent.
+    assert np.all(np.abs(u) < 0.08)
+    # Without the edge correction (an infinite plane, f = 2 pi r / WH) the far bins are biased.
+    d = np.concatenate([np.hypot(*(p[:, None] - p[None]).transpose(2, 0, 1))[np.triu_indices(60, 1)]
+                        for p in points])
+    naive = -np.log(np.histogram(d, edges)[0] / (300 * 1770 * np.pi * np.diff(edges**2) / (w * h)))
+    assert naive[-1] > 0.5
+
+
+def test_exclusion_zone_has_no_pairs():
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(0, 200, size=(400, 2))
+    keep = [pts[0]]
+    for p in pts[1:]:
+        if np.min(np.hypot(*(np.asarray(keep) - p).T)) > 20:
+            keep.append(p)
+    u = pair_potential_kT([np.asarray(keep)], width_nm=200, height_nm=200, bins_nm=np.array([0, 10, 20, 60]))
+    assert np.isnan(u[0]) and np.isnan(u[1]) and np.isfinite(u[2])
+    with pytest.raises(ValueError, match="beyond"):
+        pair_potential_kT([np.asarray(keep)], width_nm=200, height_nm=100, bins_nm=np.array([0, 150]))
+
+
+def test_centroids_follow_the_pixel_convention():
+    lab = np.zeros((1, 10, 10), np.int64)
+    lab[0, 2, 3] = 1  # pixel (row 2, col 3): centre at x = 3.5 p, y = 2.5 p
+    assert centroids_nm(lab, pixel_size_nm=2.0)[0].tolist() == [[7.0, 5.0]]
+
+
+def _rect_video(widths, *, p=0.5, dt=2.0, table_area=None):
+    labels = np.zeros((len(widths), 30, 60), np.uint32)
+    rows = []
+    for k, wd in enumerate(widths):
+        labels[k, 10:20, 5:5 + wd] = 1
+        rows.append({"frame": k, "id": 1, "area_nm2": (table_area or (lambda k, wd: 10 * wd * p * p))(k, wd)})
+    meta = VideoMeta(video_id="v", shape=labels.shape, pixel_size_nm=p, frame_interval_s=dt)
+    return Video(meta=meta, frames=np.zeros(labels.shape, np.uint16), labels=labels, particles=rows)
+
+
+def test_etch_rate_of_shrinking_rectangles():
+    widths = [30 - 2 * k for k in range(8)]          # area 300 - 20 k px
+    v = _rect_video(widths)
+    rate = area_rate(v.labels, pixel_size_nm=0.5, frame_interval_s=2.0)
+    assert rate == pytest.approx(-20 * 0.25 / 2.0)   # -2.5 nm^2/s
+    assert etch_rate_rel_error(v, v.labels.astype(np.int64)) == pytest.approx(0.0, abs=1e-12)
+    # A segmentation that sees every rectangle 2 px wider recovers the same rate; one that does not
+    # see it shrink has error 1.
+    wide = _rect_video([wd + 2 for wd in widths]).labels.astype(np.int64)
+    assert etch_rate_rel_error(v, wide) == pytest.approx(0.0, abs=1e-12)
+    frozen = _rect_video([30] * 8).labels.astype(np.int64)
+    assert etch_rate_rel_error(v, frozen) == pytest.approx(1.0)
+    # Nothing etched in the truth: no metric.
+    still = _rect_video([30] * 8)
+    assert np.isnan(etch_rate_rel_error(still, frozen))
+
+
+def test_potential_error_perfect_zero_and_nan_without_potential():
+    rng = np.random.default_rng(1)
+    labels = np.zeros((200, 64, 64), np.uint32)
+    for t in range(200):
+        for k, (y, x) in enumerate(rng.integers(0, 64, size=(12, 2))):
+            labels[t, y, x] = k + 1
+    meta = VideoMeta(video_id="v", shape=labels.shape, pixel_size_nm=1.0, frame_interval_s=1.0)
+    flat = [{"r_nm": r, "U_kT": 0.0} for r in np.linspace(2, 40, 20)]  # an ideal gas
+    v = Video(meta=meta, frames=np.zeros(labels.shape, np.uint16), labels=labels, potential=flat)
+    assert potential_rel_error(v, labels.astype(np.int64)) < 0.15
+    deep = [{"r_nm": r, "U_kT": -3.0} for r in np.linspace(2, 40, 20)]
+    far = Video(meta=meta, frames=v.frames, labels=labels, potential=deep)
+    assert potential_rel_error(far, labels.astype(np.int64)) == pytest.approx(1.0, abs=0.1)
+    assert np.isnan(potential_rel_error(Video(meta=meta, frames=v.frames, labels=labels), labels.astype(np.int64)))

@@ -1,0 +1,102 @@
+"""The dynamics inside a simulated video: every model moves the particles reproducibly, the
+interacting presets write their pair potential, and nothing overlaps under the hard core."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simulator.config import load_config
+from simulator.simulate import Simulation, simulate_video
+
+SMALL = ["video.frames=4", "video.height_px=96", "video.width_px=96", "detector.model=ideal"]
+
+
+def _xy(video):
+    n = len({r["id"] for r in video.particles})
+    return np.array([[r["x_nm"], r["y_nm"]] for r in video.particles]).reshape(-1, n, 2)
+
+
+@pytest.mark.parametrize("model", ["brownian", "fbm", "ctrw"])
+def test_models_move_particles_reproducibly(model):
+    cfg = load_config("brownian-prisms", overrides=SMALL + [f"dynamics.model={model}", "particles.count=4"])
+    a, b = simulate_video(cfg, seed=1), simulate_video(cfg, seed=1)
+    assert np.array_equal(a.frames, b.frames) and a.particles == b.particles
+    xy = _xy(a)
+    assert np.abs(xy[-1] - xy[0]).max() > 0.1
+    assert all(r["D_nm2_s"] > 0 and r["Dr_rad2_s"] > 0 for r in a.particles)
+
+
+def test_flow_carries_particles_downstream():
+    cfg = load_config("brownian-prisms", overrides=SMALL + ["particles.count=4", "dynamics.slowdown=1e-9",
+                                                            "dynamics.flow_nm_s=[50.0, 0.0]"])
+    xy = _xy(simulate_video(cfg, seed=2))
+    # 3 frame intervals of 0.1 s at 50 nm/s: 15 nm downstream (diffusion is negligible here)
+    np.testing.assert_allclose(xy[-1, :, 0] - xy[0, :, 0], 15.0, atol=0.2)
+
+
+def test_interacting_preset_writes_potential_and_keeps_the_hard_core():
+    cfg = load_config("assembly-cubes", overrides=SMALL + ["dynamics.interactions=true", "particles.count=6"])
+    sim = Simulation(cfg, seed=3)
+    for _ in sim.frames():
+        assert not sim._sites.overlapping(sim.positions_nm, sim.angles, cfg.dynamics.hard_core_nm).any()
+    pot = sim.potential
+    assert pot and set(pot[0]) == {"r_nm", "U_kT"}
+    r = np.array([row["r_nm"] for row in pot])
+    u = np.array([row["U_kT"] for row in pot])
+    assert np.all(np.diff(r) > 0) and np.isfinite(u).all()
+    assert abs(u[-1]) < 0.05  # beyond the cut-off the potential vanishes
+
+
+def test_static_scene_ignores_interactions():
+    cfg = load_config("assembly-cubes", overrides=SMALL + ["dynamics.model=static", "dynamics.interactions=true"])
+    video = simulate_video(cfg, seed=4)
+    xy = _xy(video)
+    assert video.potential is None and np.array_equal(xy[0], xy[-1])
+
+
+def test_etching_shrinks_then_dissolves_with_consistent_lineage():
+    cfg = load_config("etching-rods", overrides=["video.frames=12", "video.height_px=96", "video.width_px=96",
+                                                 "detector.model=ideal", "particles.count=3",
+                                                 "reactions.etch_rate_nm_s=4.0"])
+    video = simulate_video(cfg, seed=5)
+    by_id: dict[int, list] = {}
+    for r in video.particles:
+        by_id.setdefault(r["id"], []).append((r["frame"], r["area_nm2"]))
+    for rows in by_id.values():
+        assert np.all(np.diff([a for _, a in rows]) < 0)  # every frame smaller than the last
+    dissolved = {int(e["ids"]): e["frame"] for e in video.events if e["kind"] == "dissolve"}
+    assert dissolved  # 4 nm/s at 150 e/Å²/s for 2.2 s dissolves ~14 nm rods
+    tracks = {t["id"]: t for t in video.tracks}
+    for i, f in dissolved.items():
+        assert tracks[i]["last_frame"] == f - 1 == max(fr for fr, _ in by_id[i])
+        assert not (video.labels[f:] == i).any()
+
+
+def test_coalescence_and_nucleation_conserve_volume_and_lineage():
+    cfg = load_config("growth-coalescence", overrides=["video.frames=12", "video.height_px=96", "video.width_px=96",
+                                                       "detector.model=ideal", "reactions.etch_rate_nm_s=0.0",
+                                                       "reactions.nucleation_rate_per_um2_s=2000", "particles.count=12"])
+    video = simulate_video(cfg, seed=3)
+    kinds = [e["kind"] for e in video.events]
+    assert "merge" in kinds and "nucleate" in kinds
+    rows = {(r["frame"], r["id"]): r for r in video.particles}
+    tracks = {t["id"]: t for t in video.tracks}
+
+    def volume(r):  # spheres: thickness is the diameter
+        return np.pi / 6 * r["thickness_nm"] ** 3
+
+    for e in video.events:
+        f = e["frame"]
+        if e["kind"] == "merge":
+            a, b, child = map(int, e["ids"].split())
+            assert tracks[child]["parents"] == f"{a} {b}" and tracks[child]["first_frame"] == f
+            assert tracks[a]["last_frame"] == tracks[b]["last_frame"] == f - 1
+            assert volume(rows[(f, child)]) == pytest.approx(volume(rows[(f - 1, a)]) + volume(rows[(f - 1, b)]),
+                                                              rel=1e-9)
+            assert (video.labels[f] == child).any() and not (video.labels[f:] == a).any()
+        elif e["kind"] == "nucleate":
+            assert tracks[int(e["ids"])]["first_frame"] == f
+    for t in video.tracks:  # every track is in the table exactly from first to last frame
+        frames = sorted(fr for fr, i in rows if i == t["id"])
+        assert frames == list(range(t["first_frame"], t["last_frame"] + 1))
