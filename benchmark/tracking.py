@@ -112,4 +112,5 @@ def ctc_det_tra(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 
         with contextlib.redirect_stdout(io.StringIO()):
             res = evaluate_sequence(str(root / "01_RES"), str(root / "01_GT"), ["DET", "TRA"], threads=1)
-    return {"det": float(res["DET"]), "tra": float(res["TRA"])}
+    # py-ctcmetrics answers None when it judges the result folder invalid; that is "not scored".
+    return {k.lower(): float("nan") if res[k] is None else float(res[k]) for k in ("DET", "TRA")}
