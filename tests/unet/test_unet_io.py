@@ -1,0 +1,58 @@
+"""safetensors + JSON round trip, and clear errors for bad model folders."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from simulator.errors import UserError
+from unet.io import CONFIG_NAME, WEIGHTS_NAME, load_model, save_model
+from unet.model import UNet
+
+
+def _model() -> UNet:
+    torch.manual_seed(0)
+    return UNet(in_channels=3, depth=2, base_width=4).eval()
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    model = _model()
+    save_model(tmp_path / "m", model, {"validation": {"val_f1": 0.5}})
+    loaded, cfg = load_model(tmp_path / "m")
+    assert cfg["architecture"] == model.hparams and cfg["validation"]["val_f1"] == 0.5
+    x = torch.randn(1, 3, 16, 16)
+    torch.testing.assert_close(loaded(x), model(x))
+    save_model(tmp_path / "x.safetensors", model, {})
+    assert load_model(tmp_path / "x.safetensors")[1]["architecture"]["base_width"] == 4
+    assert not list((tmp_path / "m").glob("*.tmp"))
+
+
+def test_bad_model_folders(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not found"):
+        load_model(tmp_path / "nope")
+    save_model(tmp_path / "m", _model(), {})
+    (tmp_path / "m" / CONFIG_NAME).rename(tmp_path / "cfg.json")
+    with pytest.raises(UserError, match="config model.json missing"):
+        load_model(tmp_path / "m")
+    cfg = json.loads((tmp_path / "cfg.json").read_text())
+    cfg["architecture"]["base_width"] = 8
+    (tmp_path / "m" / CONFIG_NAME).write_text(json.dumps(cfg))
+    with pytest.raises(UserError, match="do not match the architecture"):
+        load_model(tmp_path / "m")
+    cfg["architecture"]["colour"] = 1
+    (tmp_path / "m" / CONFIG_NAME).write_text(json.dumps(cfg))
+    with pytest.raises(UserError, match="unknown architecture keys"):
+        load_model(tmp_path / "m")
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(UserError, match="pickle"):
+        load_model(tmp_path / "evil.pt")
+    # a pickle renamed to .safetensors is not unpickled either
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / WEIGHTS_NAME).write_bytes(pickle.dumps({"a": 1}))
+    (tmp_path / "p" / CONFIG_NAME).write_text(json.dumps(cfg | {"architecture": _model().hparams}))
+    with pytest.raises(UserError, match="not a safetensors file"):
+        load_model(tmp_path / "p")

@@ -1,0 +1,68 @@
+"""``nanoaq train``: train a U-Net on streamed simulated frames."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+
+from unet.train import TrainConfig, train
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``train`` subcommand."""
+    d = TrainConfig()
+    p = sub.add_parser("train", help="train a U-Net on freshly simulated frames",
+                       description="Train a U-Net on frames simulated on the fly (domain randomised); "
+                                   "writes MODELDIR/model.safetensors + model.json, a CSV log, a plot and a checkpoint.")
+    p.add_argument("--out", required=True, help="MODELDIR to write")
+    p.add_argument("--steps", type=int, default=d.steps, help=f"optimizer steps (default {d.steps})")
+    p.add_argument("--preset", action="append", default=[], help="preset to draw from (repeatable; default all)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (mixed precision on cuda)")
+    p.add_argument("--resume", action="store_true", help="continue from MODELDIR/checkpoint.pt")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--crop", type=int, default=d.crop, help="crop size (px)")
+    p.add_argument("--context", type=int, default=d.context, help="frames of temporal context (odd)")
+    p.add_argument("--depth", type=int, default=d.depth)
+    p.add_argument("--base-width", type=int, default=d.base_width)
+    p.add_argument("--norm", default=d.norm, choices=["batch", "group", "instance", "none"])
+    p.add_argument("--dropout", type=float, default=d.dropout)
+    p.add_argument("--val-clips", type=int, default=d.val_clips)
+    p.add_argument("--val-every", type=int, default=d.val_every)
+    p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    p.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    import torch
+
+    from simulator.config import list_presets
+    from simulator.errors import UserError
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    known = list_presets()
+    for name in args.preset:
+        if name not in known:
+            raise UserError(f"--preset {name!r} is unknown; valid presets: {', '.join(sorted(known))}")
+    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
+        raise UserError(f"--device {args.device!r}: expected cpu or cuda")
+    if args.steps < 1 or args.crop % 2 ** args.depth or args.context % 2 == 0:
+        raise UserError(f"--steps {args.steps} / --crop {args.crop} / --context {args.context}: expected steps >= 1, "
+                        f"crop a multiple of 2**depth, odd context")
+    cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, crop=args.crop,
+                      context=args.context, depth=args.depth, base_width=args.base_width, norm=args.norm,
+                      dropout=args.dropout, presets=list(args.preset), val_clips=args.val_clips,
+                      val_every=args.val_every, workers=args.workers)
+    command = "nanoaq " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else None
+    scores = train(args.out, cfg, device=args.device, resume=args.resume, command=command)
+    sys.stdout.write(f"model written to {args.out}: val_loss {scores['val_loss']:.4f}, val F1@0.5 {scores['val_f1']:.3f}\n")
+    return 0

@@ -1,0 +1,112 @@
+"""Tiled, batched inference of a U-Net on frames of any size, on CPU or GPU.
+
+Each frame (with its temporal context) is cut into ``tile``×``tile`` tiles overlapping by
+``overlap`` px; the logits of overlapping tiles are blended with weights that fall linearly to
+near zero over the overlap at tile edges, so seams vanish.  Frames smaller than a tile, or of
+sizes that are not multiples of ``2**depth``, are reflect-padded and cropped back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from unet.model import UNet
+from unet.normalize import normalize_frames
+
+__all__ = ["predict_logits", "context_stack"]
+
+
+def context_stack(x: np.ndarray, t: int, context: int) -> np.ndarray:
+    """Frames ``t - context//2 .. t + context//2`` of (T, Y, X) ``x``, edges repeated: (context, Y, X)."""
+    half = context // 2
+    idx = np.clip(np.arange(t - half, t + half + 1), 0, x.shape[0] - 1)
+    return x[idx]
+
+
+def _starts(n: int, tile: int, overlap: int) -> list[int]:
+    if n <= tile:
+        return [0]
+    stride = tile - overlap
+    starts = list(range(0, n - tile, stride)) + [n - tile]
+    return starts
+
+
+def _ramp(tile: int, overlap: int) -> np.ndarray:
+    """Blending weights along one axis: 1 inside, falling linearly to 1/(overlap+1) at both edges."""
+    ramp = np.ones(tile, np.float32)
+    if overlap > 0:
+        r = (np.arange(overlap, dtype=np.float32) + 1) / (overlap + 1)
+        ramp[:overlap] = r
+        ramp[tile - overlap:] = r[::-1]
+    return ramp
+
+
+def predict_logits(
+    video: np.ndarray,
+    model: UNet,
+    *,
+    particles_bright: bool,
+    device: str | torch.device = "cpu",
+    tile: int = 256,
+    overlap: int = 32,
+    batch: int = 8,
+    percentiles: tuple[float, float] | None = None,
+) -> Iterator[np.ndarray]:
+    """Logits of every frame, one frame at a time.
+
+    Parameters
+    ----------
+    video : (T, Y, X) array, any dtype
+        Frames as recorded.
+    model : UNet
+        In eval mode on ``device``.
+    particles_bright : bool
+        Imaging polarity (``VideoMeta.particles_bright``).
+    tile, overlap : int
+        Tile size and overlap (px); tile is rounded up to a multiple of ``2**model.depth``.
+    batch : int
+        Tiles per forward pass.
+
+    Yields
+    ------
+    (2, Y, X) float32 logits (foreground, boundary), for t = 0 .. T-1.
+    """
+    video = np.asarray(video)
+    if video.ndim == 2:
+        video = video[None]
+    if video.ndim != 3:
+        raise ValueError(f"video of shape {video.shape}: expected (T, Y, X)")
+    m = 2 ** model.depth
+    tile = -(-tile // m) * m
+    overlap = min(overlap, tile // 2)
+    kw = {} if percentiles is None else {"percentiles": percentiles}
+    x = normalize_frames(video, particles_bright=particles_bright, **kw)
+    T, Y, X = x.shape
+    # pad to at least one tile, and to a multiple of 2**depth
+    ty, tx = min(tile, -(-Y // m) * m), min(tile, -(-X // m) * m)
+    py, px = max(ty, Y) - Y, max(tx, X) - X
+    if py or px:
+        x = np.pad(x, ((0, 0), (0, py), (0, px)), mode="reflect" if py < Y and px < X else "edge")
+    H, W = x.shape[1:]
+    positions = [(i, j) for i in _starts(H, ty, overlap) for j in _starts(W, tx, overlap)]
+    wmap = np.outer(_ramp(ty, overlap if H > ty else 0), _ramp(tx, overlap if W > tx else 0))
+    w_t = torch.from_numpy(wmap).to(device)
+    context = model.hparams["in_channels"]
+    dev = torch.device(device)
+    autocast = torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=dev.type == "cuda")
+    with torch.inference_mode(), autocast:
+        for t in range(T):
+            frame = torch.from_numpy(np.ascontiguousarray(context_stack(x, t, context))).to(dev)
+            acc = torch.zeros((2, H, W), dtype=torch.float32, device=dev)
+            norm = torch.zeros((H, W), dtype=torch.float32, device=dev)
+            for b in range(0, len(positions), batch):
+                chunk = positions[b:b + batch]
+                tiles = torch.stack([frame[:, i:i + ty, j:j + tx] for i, j in chunk])
+                out = model(tiles).float()
+                for (i, j), o in zip(chunk, out):
+                    acc[:, i:i + ty, j:j + tx] += o * w_t
+                    norm[i:i + ty, j:j + tx] += w_t
+            yield (acc / norm)[:, :Y, :X].cpu().numpy()

@@ -1,0 +1,68 @@
+"""The ``unet`` segmentation method: ``segment(video, meta) -> labels`` (DESIGN.md contract)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+
+from simulator.video import VideoMeta
+from unet.infer import predict_logits
+from unet.io import load_model
+from unet.model import UNet
+from unet.postprocess import instances_from_probabilities
+
+__all__ = ["segment"]
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str | None, device: str) -> tuple[UNet, dict[str, Any]]:
+    return load_model(path, device=device)
+
+
+def segment(
+    video: np.ndarray,
+    meta: VideoMeta,
+    *,
+    model: UNet | str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+    tile: int = 256,
+    overlap: int = 32,
+    batch: int = 8,
+) -> np.ndarray:
+    """Segment every frame of a video with a U-Net.
+
+    Parameters
+    ----------
+    video : (T, Y, X) array, uint8, uint16 or float
+        Frames as recorded.
+    meta : VideoMeta
+        Only ``meta.particles_bright`` (imaging polarity) is used.
+    model : UNet, str, path or None
+        A model, a MODELDIR / ``.safetensors`` path, or None for the shipped default
+        (``unet/weights/default.safetensors``).
+    device : str
+        ``"cpu"`` or ``"cuda"`` (half precision autocast on GPU).
+    tile, overlap, batch : int
+        Tiling (px) and tiles per forward pass (see :func:`unet.infer.predict_logits`).
+
+    Returns
+    -------
+    (T, Y, X) int32 labels, 0 = background; labels are per frame (not linked over time).
+    """
+    post: dict[str, Any] = {}
+    if isinstance(model, UNet):
+        net = model.to(device).eval()
+    else:
+        net, cfg = _cached(None if model is None else str(model), device)
+        post = dict(cfg.get("postprocess", {}))
+    video = np.asarray(video)
+    out = np.zeros(video.shape if video.ndim == 3 else (1, *video.shape), np.int32)
+    for t, logits in enumerate(predict_logits(video, net, particles_bright=meta.particles_bright, device=device,
+                                              tile=tile, overlap=overlap, batch=batch)):
+        prob = 1.0 / (1.0 + np.exp(-logits))
+        out[t] = instances_from_probabilities(prob[0], prob[1], **post)
+    return out

@@ -1,0 +1,127 @@
+"""A small U-Net for particle segmentation, in the style of MONAI ``basic_unet.py``.
+
+Input: a stack of ``in_channels`` neighbouring frames (temporal context, the centre frame is the
+one segmented), normalised by :mod:`unet.normalize`.  Output: two logit maps, ``foreground``
+(pixel belongs to a particle) and ``boundary`` (pixel is on the inner rim of a particle), from
+which :mod:`unet.postprocess` builds instances by a seeded watershed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+__all__ = ["UNet", "ConvBlock", "Down", "Up", "HEADS"]
+
+Norm = Literal["batch", "group", "instance", "none"]
+
+#: Output channels, in order.
+HEADS = ("foreground", "boundary")
+
+
+def _norm(kind: Norm, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "group":
+        return nn.GroupNorm(min(8, channels), channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"norm={kind!r}: expected one of batch, group, instance, none")
+
+
+class ConvBlock(nn.Sequential):
+    """Two (3×3 conv, norm, LeakyReLU) layers with dropout between: (N, c_in, H, W) -> (N, c_out, H, W)."""
+
+    def __init__(self, c_in: int, c_out: int, norm: Norm, dropout: float) -> None:
+        super().__init__(
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=norm == "none"),
+            _norm(norm, c_out),
+            nn.LeakyReLU(0.1, inplace=True),
+            nn.Dropout2d(dropout) if dropout > 0 else nn.Identity(),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=norm == "none"),
+            _norm(norm, c_out),
+            nn.LeakyReLU(0.1, inplace=True),
+        )
+
+
+class Down(nn.Sequential):
+    """2×2 max-pool then :class:`ConvBlock`: (N, c_in, H, W) -> (N, c_out, H/2, W/2)."""
+
+    def __init__(self, c_in: int, c_out: int, norm: Norm, dropout: float) -> None:
+        super().__init__(nn.MaxPool2d(2), ConvBlock(c_in, c_out, norm, dropout))
+
+
+class Up(nn.Module):
+    """2× transposed-conv upsampling, concatenation with the skip, :class:`ConvBlock`.
+
+    (N, c_in, H, W) and skip (N, c_skip, 2H, 2W) -> (N, c_out, 2H, 2W).
+    """
+
+    def __init__(self, c_in: int, c_skip: int, c_out: int, norm: Norm, dropout: float) -> None:
+        super().__init__()
+        self.upsample = nn.ConvTranspose2d(c_in, c_in // 2, 2, stride=2)
+        self.convs = ConvBlock(c_in // 2 + c_skip, c_out, norm, dropout)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.convs(torch.cat([skip, self.upsample(x)], dim=1))
+
+
+class UNet(nn.Module):
+    """U-Net with ``depth`` poolings; widths ``base_width * 2**level``.
+
+    Parameters
+    ----------
+    in_channels : int
+        Frames of temporal context (odd; the centre one is segmented).
+    depth : int
+        Number of 2× downsamplings; input height and width must be multiples of ``2**depth``.
+    base_width : int
+        Channels of the first stage.
+    norm : {"batch", "group", "instance", "none"}
+        Normalisation layer after each convolution.
+    dropout : float
+        Channel dropout probability inside each block (0 = none).
+    out_channels : int
+        Output heads (:data:`HEADS`: foreground, boundary).
+
+    Shapes
+    ------
+    ``forward``: (N, in_channels, H, W) float -> (N, out_channels, H, W) logits.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        depth: int = 3,
+        base_width: int = 16,
+        norm: Norm = "batch",
+        dropout: float = 0.0,
+        out_channels: int = len(HEADS),
+    ) -> None:
+        super().__init__()
+        if depth < 1 or base_width < 2 or in_channels < 1:
+            raise ValueError(f"depth={depth}, base_width={base_width}, in_channels={in_channels}: expected >=1, >=2, >=1")
+        _norm(norm, 2)  # validate early
+        self.depth = depth
+        self.hparams = {"in_channels": in_channels, "depth": depth, "base_width": base_width,
+                        "norm": norm, "dropout": dropout, "out_channels": out_channels}
+        widths = [base_width * 2**k for k in range(depth + 1)]
+        self.stem = ConvBlock(in_channels, widths[0], norm, dropout)
+        self.down = nn.ModuleList(Down(widths[k], widths[k + 1], norm, dropout) for k in range(depth))
+        self.up = nn.ModuleList(Up(widths[k + 1], widths[k], widths[k], norm, dropout) for k in reversed(range(depth)))
+        self.head = nn.Conv2d(widths[0], out_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) frames -> (N, 2, H, W) logits (foreground, boundary)."""
+        x0 = self.stem(x)                     # (N, w, H, W)
+        skips = [x0]
+        for down in self.down:                # x1 ... x_depth: (N, w 2^k, H/2^k, W/2^k)
+            skips.append(down(skips[-1]))
+        u = skips.pop()                       # bottleneck
+        for up in self.up:                    # u_depth ... u1
+            u = up(u, skips.pop())
+        return self.head(u)                   # logits
