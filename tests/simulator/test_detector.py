@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +9,6 @@ import pytest
 from simulator.detector import apply_mtf, load_mtf_matrix, parametric_mtf, record, resample_mtf
 from simulator.errors import ConfigError
 
-REAL = Path("/work/shared/data/real_lptem/MTFmatrix512.mat")
 
 
 def test_ideal_counts_have_variance_equal_to_mean():
@@ -58,10 +56,8 @@ def test_unknown_model_is_a_config_error():
 
 
 @pytest.mark.parametrize("shape", [(64, 64), (37, 90), (600, 513)])
-def test_measured_mtf_resamples_to_any_frame_and_keeps_the_mean(shape):
-    if not REAL.is_file():
-        pytest.skip("real MTF matrix not present")
-    mtf = resample_mtf(load_mtf_matrix(str(REAL)), shape)
+def test_measured_mtf_resamples_to_any_frame_and_keeps_the_mean(shape, real_dir):
+    mtf = resample_mtf(load_mtf_matrix(str(real_dir / "MTFmatrix512.mat")), shape)
     assert mtf.shape == shape and mtf[0, 0] == pytest.approx(1.0) and mtf.min() >= 0
     img = np.random.default_rng(5).poisson(30, shape).astype(float)
     assert apply_mtf(img, mtf).mean() == pytest.approx(img.mean(), rel=1e-10)
