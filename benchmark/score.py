@@ -21,7 +21,7 @@ from simulator.video import Video
 from .metrics import FRAME_METRICS, frame_metrics, seg_video
 from .physics import diffusion_rel_error, etch_rate_rel_error, potential_rel_error
 from .results import MethodInfo, Results, SuiteInfo, VideoResult, aggregate, clean, environment
-from .suite import Suite, Task
+from .suite import Suite, Task, update_digest
 from .tracking import ctc_det_tra, labels_persist, link_by_overlap
 
 __all__ = ["check_prediction", "score_video", "score_folder", "run_method", "read_ctc_result", "read_prediction_folder"]
@@ -160,9 +160,7 @@ def _dataset_checksum(ds) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for v in ds.manifest["videos"]:
-        for name, digest in sorted(v["files"].items()):
-            h.update(f"{v['id']}/{name}:{digest}\n".encode())
+    update_digest(h, ds.manifest)
     return h.hexdigest()
 
 

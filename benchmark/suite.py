@@ -24,7 +24,7 @@ from simulator.config import load_config
 from simulator.dataset import open_dataset, write_dataset
 from simulator.errors import UserError
 
-__all__ = ["SUITE_NAME", "SUITE_VERSION", "TIERS", "Task", "Suite", "suite_tasks", "generate_suite", "cache_dir"]
+__all__ = ["SUITE_NAME", "SUITE_VERSION", "TIERS", "Task", "Suite", "suite_tasks", "generate_suite", "cache_dir", "update_digest"]
 
 SUITE_NAME = "lpem-bench"
 SUITE_VERSION = "1"
@@ -100,13 +100,17 @@ class Suite:
         return self.path / task.name
 
 
+def update_digest(h: "hashlib._Hash", manifest: dict, prefix: str = "") -> None:
+    """Feed every file checksum of a dataset manifest into ``h`` (the suite/dataset checksum)."""
+    for v in manifest["videos"]:
+        for name, digest in sorted(v["files"].items()):
+            h.update(f"{prefix}{v['id']}/{name}:{digest}\n".encode())
+
+
 def _checksum(path: Path, tasks: list[Task]) -> str:
     h = hashlib.sha256()
     for task in tasks:
-        manifest = open_dataset(path / task.name).manifest
-        for v in manifest["videos"]:
-            for name, digest in sorted(v["files"].items()):
-                h.update(f"{task.name}/{v['id']}/{name}:{digest}\n".encode())
+        update_digest(h, open_dataset(path / task.name).manifest, f"{task.name}/")
     return h.hexdigest()
 
 

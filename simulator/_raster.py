@@ -27,9 +27,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .shapes import ROUNDED
+
 __all__ = ["rasterize", "pack_particles"]
 
-ROUNDED, RAMP = 0, 1
 
 
 def pack_particles(vertices_list, cx_px, cy_px, angles, heights_nm, rounding_nm, profiles,
