@@ -1,8 +1,8 @@
 """Segmentation metrics of one frame or one video against the ground truth.
 
-Names are those of ``results.json`` (issue #5).  Every metric is a plain function registered in
-:data:`FRAME_METRICS` (per frame, averaged over frames) — the registry the report and the gate
-iterate over.
+Names are those of ``results.json`` (issue #5).  Every metric is registered in :data:`METRICS`
+(name, description, unit, direction and, for per-frame metrics, the function that computes it
+from a frame's overlap and matching) — the registry that scoring, the report and the gate read.
 
 - Pixel: ``iou_pixel``, ``dice_pixel`` of the foreground.
 - Instances matched one to one by the Hungarian algorithm on IoU
@@ -25,6 +25,10 @@ iterate over.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
 import numpy as np
 from scipy import ndimage
 from skimage.segmentation import find_boundaries, relabel_sequential
@@ -32,7 +36,7 @@ from skimage.segmentation import find_boundaries, relabel_sequential
 from baselines.matching import Matching, match
 from benchmark.overlap import Engine, _overlap_sequential, iou_from_overlap, label_overlap
 
-__all__ = ["FRAME_METRICS", "HIGHER_IS_BETTER", "frame_metrics", "seg_measure", "seg_video", "BOUNDARY_TOL_NM",
+__all__ = ["METRICS", "Metric", "FRAME_METRICS", "HIGHER_IS_BETTER", "frame_metrics", "seg_measure", "seg_video", "BOUNDARY_TOL_NM",
            "higher_is_better"]
 
 BOUNDARY_TOL_NM = 2.0
@@ -166,6 +170,93 @@ def _shape(true, pred, m: Matching, pixel_size_nm):  # true, pred: sequential la
     return float(area.mean()), float(cent.mean()), float(orient.mean()) if orient.size else float("nan")
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """What every per-frame measure reads: sequential labels, their overlap and the matching."""
+
+    true: np.ndarray
+    pred: np.ndarray
+    overlap: np.ndarray
+    matching: Matching
+    pixel_size_nm: float
+    pixel: tuple[float, float]
+
+    @cached_property
+    def shape(self) -> tuple[float, float, float]:
+        return _shape(self.true, self.pred, self.matching, self.pixel_size_nm)
+
+
+def _precision(f: _Frame) -> float:
+    m = f.matching
+    if m.n_pred == 0:
+        return 1.0 if m.n_true == 0 else 0.0
+    return m.tp(0.5) / m.n_pred
+
+
+def _recall(f: _Frame) -> float:
+    m = f.matching
+    return 1.0 if m.n_true == 0 else m.tp(0.5) / m.n_true
+
+
+def _mean_matched_iou(f: _Frame) -> float:
+    good = f.matching.ious >= 0.5
+    return float(f.matching.ious[good].mean()) if good.any() else 0.0
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One entry of the metric registry.
+
+    ``compute`` takes the frame context (``None`` for measures computed over a whole video or by
+    the physics-recovery module); ``higher_is_better`` steers the gate and the leaderboard.
+    """
+
+    name: str
+    description: str
+    unit: str = ""
+    higher_is_better: bool = True
+    compute: Callable[[_Frame], float] | None = None
+
+
+def _m(name, description, compute=None, unit="", higher=True) -> tuple[str, Metric]:
+    return name, Metric(name, description, unit, higher, compute)
+
+
+#: The registry (stardist's ``matching_criteria`` pattern): every metric of ``results.json``.
+METRICS: dict[str, Metric] = dict([
+    _m("iou_pixel", "foreground Jaccard index", lambda f: f.pixel[0]),
+    _m("dice_pixel", "foreground Dice coefficient", lambda f: f.pixel[1]),
+    _m("f1@0.5", "instance F1, Hungarian matching at IoU 0.5", lambda f: f.matching.f1(0.5)),
+    _m("precision@0.5", "matched / predicted instances at IoU 0.5", _precision),
+    _m("recall@0.5", "matched / true instances at IoU 0.5", _recall),
+    _m("ap@0.5:0.95", "TP/(TP+FP+FN) averaged over IoU 0.5…0.95 (DSB 2018)", lambda f: _ap(f.matching)),
+    _m("pq", "panoptic quality (Kirillov et al. 2019)", lambda f: _pq(f.matching)),
+    _m("mean_matched_iou", "mean IoU of pairs matched at IoU ≥ 0.5", _mean_matched_iou),
+    _m("seg", "Cell Tracking Challenge SEG (pooled over the video's objects)", lambda f: _seg_from_overlap(f.overlap)),
+    _m("boundary_f1", f"boundary F1 within {BOUNDARY_TOL_NM:g} nm (Csurka et al. 2013)",
+       lambda f: _boundary_f1(f.true, f.pred, f.pixel_size_nm)),
+    _m("area_rel_error", "|area − true area| / true area of matched pairs", lambda f: f.shape[0], higher=False),
+    _m("centroid_error_nm", "centroid distance of matched pairs", lambda f: f.shape[1], "nm", higher=False),
+    _m("orientation_error_rad", "orientation error of matched anisotropic pairs (eccentricity > 0.6)",
+       lambda f: f.shape[2], "rad", higher=False),
+    _m("det", "Cell Tracking Challenge DET (AOGM-D, py-ctcmetrics)"),
+    _m("tra", "Cell Tracking Challenge TRA (AOGM, py-ctcmetrics)"),
+    _m("diffusion_rel_error", "relative error of D from the MSD of the segmented tracks (moving particles)", higher=False),
+    _m("potential_rel_error", "relative error of the Boltzmann-inverted pair potential (interacting scenarios)",
+       higher=False),
+    _m("etch_rate_rel_error", "relative error of the etch/growth rate from area against time (reacting scenarios)",
+       higher=False),
+    _m("seconds_per_frame", "the method's wall time per frame", unit="s", higher=False),
+    _m("peak_memory_mb", "the method's peak Python memory (tracemalloc)", unit="MB", higher=False),
+])
+
+#: The per-frame metrics, averaged over frames (``seg`` is then pooled over the video).
+FRAME_METRICS: tuple[str, ...] = tuple(name for name, m in METRICS.items() if m.compute is not None)
+
+#: Direction of each metric, for the gate and the leaderboard.
+HIGHER_IS_BETTER: dict[str, bool] = {name: m.higher_is_better for name, m in METRICS.items()}
+
+
 def frame_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 1.0,
                   engine: Engine = "numba") -> dict[str, float]:
     """Every per-frame metric of ``pred`` against ``true``.
@@ -180,40 +271,12 @@ def frame_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 
     -------
     dict metric name -> value, keys :data:`FRAME_METRICS`
     """
-    iou, dice = _pixel(true, pred)
+    pixel = _pixel(true, pred)
     true = relabel_sequential(np.asarray(true))[0]  # once here; every measure below is invariant
     pred = relabel_sequential(np.asarray(pred))[0]
     ov = _overlap_sequential(true, pred, engine)
-    m = match(true, pred, iou=iou_from_overlap(ov))
-    tp = m.tp(0.5)
-    precision = 1.0 if m.n_pred == 0 and m.n_true == 0 else (tp / m.n_pred if m.n_pred else 0.0)
-    recall = 1.0 if m.n_true == 0 else tp / m.n_true
-    area, cent, orient = _shape(true, pred, m, pixel_size_nm)
-    return {
-        "iou_pixel": float(iou),
-        "dice_pixel": float(dice),
-        "f1@0.5": m.f1(0.5),
-        "precision@0.5": float(precision),
-        "recall@0.5": float(recall),
-        "ap@0.5:0.95": _ap(m),
-        "pq": _pq(m),
-        "mean_matched_iou": float(m.ious[m.ious >= 0.5].mean()) if (m.ious >= 0.5).any() else 0.0,
-        "seg": _seg_from_overlap(ov),
-        "boundary_f1": _boundary_f1(true, pred, pixel_size_nm),
-        "area_rel_error": area,
-        "centroid_error_nm": cent,
-        "orientation_error_rad": orient,
-    }
-
-
-FRAME_METRICS: tuple[str, ...] = tuple(frame_metrics(np.zeros((2, 2), int), np.zeros((2, 2), int)))
-
-#: Direction of each metric, for the gate and the leaderboard.
-HIGHER_IS_BETTER: dict[str, bool] = {name: not name.endswith(("error", "error_nm", "error_rad"))
-                                     for name in FRAME_METRICS}
-HIGHER_IS_BETTER.update({"det": True, "tra": True, "seconds_per_frame": False, "peak_memory_mb": False,
-                         "diffusion_rel_error": False, "potential_rel_error": False, "etch_rate_rel_error": False})
-
+    frame = _Frame(true, pred, ov, match(true, pred, iou=iou_from_overlap(ov)), pixel_size_nm, pixel)
+    return {name: float(METRICS[name].compute(frame)) for name in FRAME_METRICS}
 
 
 def higher_is_better(metric: str) -> bool:

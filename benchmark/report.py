@@ -19,6 +19,7 @@ from baselines.matching import match
 from simulator.dataset import open_dataset, read_predictions
 from simulator.preview import label_outlines
 
+from .metrics import METRICS
 from .results import Results, load_results
 
 __all__ = ["write_report", "KEY_METRICS"]
@@ -48,6 +49,36 @@ def _leaderboard(results: list[Results]) -> tuple[list[str], list[list[str]]]:
         rows.append([r.method.name, *[_fmt(a.get(m)) for m in KEY_METRICS], _fmt(a.get("seconds_per_frame")),
                      _fmt(a.get("peak_memory_mb"))])
     return head, rows
+
+
+def _physics(results: list[Results]) -> tuple[list[str], list[list[str]]]:
+    """Physics recovery per method: each ``*_rel_error`` in the scenario it belongs to."""
+    names = sorted({m for r in results for v in r.videos for m in v.metrics if m.endswith("_rel_error")
+                    and m != "area_rel_error"})
+    rows = []
+    for r in results:
+        cells = []
+        for m in names:
+            vals = [v.metrics[m] for v in r.videos if v.metrics.get(m) is not None and not np.isnan(v.metrics[m])]
+            cells.append(f"{np.median(vals):.3f} (n={len(vals)})" if vals else "–")
+        rows.append([r.method.name, *cells])
+    return ["method", *names], rows
+
+
+def _glossary(results: list[Results]) -> tuple[list[str], list[list[str]]]:
+    seen = {m for r in results for v in r.videos for m in v.metrics} | {"seconds_per_frame", "peak_memory_mb"}
+    rows = [[m.name, m.unit or "–", "higher" if m.higher_is_better else "lower", m.description]
+            for m in METRICS.values() if m.name in seen]
+    return ["metric", "unit", "better", "definition"], rows
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def _html_table(head: list[str], rows: list[list[str]]) -> str:
+    return "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>"
 
 
 def _metric_vs_dose(results: list[Results], metric: str, path: Path) -> Path:
@@ -136,26 +167,29 @@ def write_report(results_files: list[str | Path], out: str | Path) -> dict[str, 
         g = _gallery(r, out / f"worst_{r.method.name.replace(':', '_')}.png")
         if g is not None:
             figs.append((f"{r.method.name}: worst frames", g))
-    head, rows = _leaderboard(results)
+    tables = [("Leaderboard", *_leaderboard(results)),
+              ("Physics recovery (median relative error over videos)", *_physics(results))]
+    glossary = ("Metrics", *_glossary(results))
     suites = sorted({f"{r.suite.name} {r.suite.tier} (checksum {r.suite.checksum[:12]})" for r in results})
 
-    md = ["# nanoaquarium benchmark report", "", f"Suite: {', '.join(suites)}", "", "## Leaderboard", "",
-          "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    md += ["| " + " | ".join(row) + " |" for row in rows]
+    md = ["# nanoaquarium benchmark report", "", f"Suite: {', '.join(suites)}"]
+    for title, head, rows in tables:
+        md += ["", f"## {title}", "", *_md_table(head, rows)]
     for title, p in figs:
         md += ["", f"## {title}", "", f"![{title}]({p.name})"]
+    md += ["", f"## {glossary[0]}", "", *_md_table(*glossary[1:])]
     (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
 
     def img(p: Path) -> str:
         return "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()
 
-    table = "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>"
-    body = "".join(f"<h2>{html.escape(t)}</h2><img alt='{html.escape(t)}' src='{img(p)}'>" for t, p in figs)
+    body = "".join(f"<h2>{html.escape(t)}</h2>{_html_table(h, r)}" for t, h, r in tables)
+    body += "".join(f"<h2>{html.escape(t)}</h2><img alt='{html.escape(t)}' src='{img(p)}'>" for t, p in figs)
+    body += f"<h2>{glossary[0]}</h2>{_html_table(*glossary[1:])}"
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>nanoaquarium benchmark report</title>"
             "<style>body{font-family:sans-serif;max-width:1400px;margin:auto;padding:1em}"
             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
             "img{max-width:100%}</style></head><body><h1>nanoaquarium benchmark report</h1>"
-            f"<p>Suite: {html.escape(', '.join(suites))}</p><h2>Leaderboard</h2>{table}{body}</body></html>")
+            f"<p>Suite: {html.escape(', '.join(suites))}</p>{body}</body></html>")
     (out / "report.html").write_text(page, encoding="utf-8")
     return {"html": out / "report.html", "md": out / "report.md", **{p.stem: p for _, p in figs}}
