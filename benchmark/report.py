@@ -132,24 +132,60 @@ def _worst_frames(r: Results, n: int) -> list[tuple[float, str, str, int]]:
     return sorted(frames)[:n]
 
 
+def _frame_overlay(r: Results, task: str, vid: str, t: int) -> np.ndarray:
+    base = Path(r.suite.path)
+    ds = open_dataset(base / task if (base / task / "dataset.json").is_file() else base)
+    pred_root = Path(r.predictions) / task if (Path(r.predictions) / task).is_dir() else Path(r.predictions)
+    pred = read_predictions(pred_root)[vid][t]
+    return _overlay_rgb(ds.frames(vid)[t], ds.labels(vid)[t].astype(np.int64), pred.astype(np.int64))
+
+
+def _has_frames(r: Results) -> bool:
+    return bool(r.predictions and r.suite.path and Path(r.predictions).is_dir() and Path(r.suite.path).is_dir())
+
+
 def _gallery(r: Results, path: Path, n: int = 6) -> Path | None:
-    if not r.predictions or not r.suite.path or not Path(r.predictions).is_dir():
+    if not _has_frames(r):
         return None
     plt = _plt()
     worst = _worst_frames(r, n)
     fig, axes = plt.subplots(1, len(worst), figsize=(3.0 * len(worst), 3.4), squeeze=False)
     for ax, (f1, task, vid, t) in zip(axes[0], worst):
-        base = Path(r.suite.path)
-        ds = open_dataset(base / task if (base / task / "dataset.json").is_file() else base)
-        pred_root = Path(r.predictions) / task if (Path(r.predictions) / task).is_dir() else Path(r.predictions)
-        pred = read_predictions(pred_root)[vid][t]
-        ax.imshow(_overlay_rgb(ds.frames(vid)[t], ds.labels(vid)[t].astype(np.int64), pred.astype(np.int64)),
-                  interpolation="nearest")
+        ax.imshow(_frame_overlay(r, task, vid, t), interpolation="nearest")
         ax.set_title(f"{task}\n{vid} frame {t}: F1 {f1:.2f}", fontsize=7)
         ax.axis("off")
     fig.suptitle(f"{r.method.name}: worst frames (green: matched, red: missed, yellow: false)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _dose_grid(r: Results, path: Path) -> Path | None:
+    """First frame of the first video of every task: scenarios in rows, dose falling to the right."""
+    if not _has_frames(r):
+        return None
+    first = {}
+    for v in r.videos:
+        first.setdefault((v.scenario, v.dose_rate_e_per_A2_s or 0.0, v.level), (v.task, v.video_id, v.frame_f1))
+    scenarios = sorted({k[0] for k in first})
+    levels = sorted({(k[1], k[2]) for k in first}, key=lambda d: (-d[0], d[1]))
+    plt = _plt()
+    fig, axes = plt.subplots(len(scenarios), len(levels), figsize=(2.4 * len(levels), 2.5 * len(scenarios)),
+                             squeeze=False)
+    for i, scen in enumerate(scenarios):
+        for j, (dose, level) in enumerate(levels):
+            ax = axes[i, j]
+            ax.axis("off")
+            if (scen, dose, level) not in first:
+                continue
+            task, vid, f1 = first[(scen, dose, level)]
+            ax.imshow(_frame_overlay(r, task, vid, 0), interpolation="nearest")
+            ax.set_title(f"{scen}\n{level}: F1 {f1[0]:.2f}" if f1 else f"{scen}\n{level}", fontsize=7)
+    fig.suptitle(f"{r.method.name}: first frame of each task (green: matched, red: missed, yellow: false)",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
 
@@ -164,9 +200,11 @@ def write_report(results_files: list[str | Path], out: str | Path) -> dict[str, 
         name = metric.replace("@", "_at_").replace(":", "-")
         figs.append((f"{metric} against dose, per scenario", _metric_vs_dose(results, metric, out / f"dose_{name}.png")))
     for r in results:
-        g = _gallery(r, out / f"worst_{r.method.name.replace(':', '_')}.png")
-        if g is not None:
-            figs.append((f"{r.method.name}: worst frames", g))
+        stem = r.method.name.replace(":", "_").replace("/", "_")
+        for title, fig in ((f"{r.method.name}: every task, first frame", _dose_grid(r, out / f"tasks_{stem}.png")),
+                           (f"{r.method.name}: worst frames", _gallery(r, out / f"worst_{stem}.png"))):
+            if fig is not None:
+                figs.append((title, fig))
     tables = [("Leaderboard", *_leaderboard(results)),
               ("Physics recovery (median relative error over videos)", *_physics(results))]
     glossary = ("Metrics", *_glossary(results))
