@@ -33,7 +33,7 @@ def _methods(args: argparse.Namespace) -> int:
 def _segment(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from simulator.dataset import write_predictions
+    from simulator.dataset import open_dataset, write_predictions
 
     from .threshold import frame_progress
 
@@ -42,7 +42,8 @@ def _segment(args: argparse.Namespace) -> int:
     func = get_method(args.method)
     params = validate_params(func, parse_params(args.params), method=args.method)
     ids, load = open_input(args.input, mode=args.mode, pixel_size_nm=args.pixel_size_nm,
-                           frame_interval_s=args.frame_interval_s)
+                           frame_interval_s=args.frame_interval_s, max_gb=args.max_gb)
+    source = open_dataset(args.input).checksum if (Path(args.input) / "dataset.json").is_file() else None
     out = Path(args.out)
     if out.exists():
         raise UserError(f"output folder {out} already exists; choose another --out or remove it")
@@ -68,7 +69,7 @@ def _segment(args: argparse.Namespace) -> int:
     with frame_progress(not args.quiet):
         written = write_predictions(
             out, _chain(head, iterator), method=args.method, params=params, version=method_version(func),
-            pixel_size_nm=first["pixel_size_nm"], frame_interval_s=first["frame_interval_s"],
+            pixel_size_nm=first["pixel_size_nm"], frame_interval_s=first["frame_interval_s"], dataset_checksum=source,
         )
     print(f"segmented {len(ids)} video(s) with {args.method} into {written}")
     return 0
@@ -111,6 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frame-interval-s", type=float, default=None, help="frame interval (s) of TIFF input")
     p.add_argument("--mode", choices=("bright-field", "haadf"), default=None,
                    help="imaging mode (sets the particles' polarity); default: the dataset's, or bright-field")
+    p.add_argument("--max-gb", type=float, default=4.0,
+                   help="refuse a TIFF declaring more than this many GiB, before reading it (default 4)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_segment)
 

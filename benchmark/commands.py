@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 from simulator.errors import UserError
@@ -13,6 +14,7 @@ __all__ = ["register"]
 def _bench(args: argparse.Namespace) -> int:
     from baselines.registry import get_method, method_version, parse_params, validate_params
 
+    from .cache import BenchCache, cache_path
     from .gate import compare, format_table
     from .results import load_results, save_results
     from .score import run_method
@@ -26,13 +28,19 @@ def _bench(args: argparse.Namespace) -> int:
     checked = {n: validate_params(f, params.get(n, {}) if len(names) > 1 else params, method=n)
                for n, f in funcs.items()}
     reference = load_results(args.gate) if args.gate else None
-    suite = generate_suite(args.suite, progress=not args.quiet)
     out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    suite = generate_suite(args.suite, progress=not args.quiet)
     runs = []
     for n, f in funcs.items():
-        runs.append(run_method(suite, n, f, checked[n], version=method_version(f),
+        version = method_version(f)
+        cache = BenchCache(cache_path(out), suite_checksum=suite.checksum, method=n, params=checked[n],
+                           version=version, func=f)
+        runs.append(run_method(suite, n, f, checked[n], version=version, cache=cache,
                                predictions=out.with_name(out.stem + ".predictions"), progress=not args.quiet))
     save_results(runs, out)
+    shutil.rmtree(cache_path(out), ignore_errors=True)  # finished: the next run computes afresh
     for r in runs:
         a = r.aggregates["overall:all"]
         print(f"{r.method.name:<12} f1@0.5 {a.get('f1@0.5') or 0:.3f}  ap@0.5:0.95 {a.get('ap@0.5:0.95') or 0:.3f}  "
@@ -59,7 +67,8 @@ def _score(args: argparse.Namespace) -> int:
     from .results import save_results
     from .score import score_folder
 
-    r = score_folder(args.gt, args.pred, method=args.name or Path(args.pred).name, progress=not args.quiet)
+    r = score_folder(args.gt, args.pred, method=args.name or Path(args.pred).name, progress=not args.quiet,
+                     max_gb=args.max_gb)
     save_results([r], args.out)
     a = r.aggregates["overall:all"]
     print(f"{r.method.name}: f1@0.5 {a.get('f1@0.5') or 0:.3f}  seg {a.get('seg') or 0:.3f}  "
@@ -78,7 +87,8 @@ def _report(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="score methods on the benchmark suite (and gate regressions)")
     p.add_argument("--suite", default="quick", help="quick (CI), standard or full")
-    p.add_argument("--methods", required=True, help="comma-separated method names or package.module:function")
+    p.add_argument("--methods", required=True,
+                   help="comma-separated method names or package.module:function (imports that module: runs its code, by design)")
     p.add_argument("--params", help="JSON parameters (one method) or {method: {...}} (several), or @file.json")
     p.add_argument("--out", type=Path, default=Path("results.json"))
     p.add_argument("--gate", type=Path, help="reference results.json: exit 1 if a metric fell by more than --tolerance")
@@ -93,6 +103,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "results <video_id>/maskNNN.tif + res_track.txt")
     p.add_argument("--out", type=Path, default=Path("results.json"))
     p.add_argument("--name", help="method name to record (default: the folder's name)")
+    p.add_argument("--max-gb", type=float, default=4.0,
+                   help="refuse a prediction TIFF declaring more than this many GiB, before reading it (default 4)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_score)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -13,15 +14,16 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from simulator.dataset import open_dataset, read_predictions, write_predictions
+from simulator.dataset import Dataset, open_dataset, read_predictions, write_predictions
 from simulator.errors import DatasetError
 from simulator.tiffio import read_tiff
 from simulator.video import Video
 
+from .cache import BenchCache
 from .metrics import FRAME_METRICS, frame_metrics, seg_video
 from .physics import diffusion_rel_error, etch_rate_rel_error, potential_rel_error
 from .results import MethodInfo, Results, SuiteInfo, VideoResult, aggregate, clean, environment
-from .suite import Suite, Task, update_digest
+from .suite import Suite, Task
 from .tracking import ctc_det_tra, labels_persist, link_by_overlap
 
 __all__ = ["check_prediction", "score_video", "score_folder", "run_method", "read_ctc_result", "read_prediction_folder"]
@@ -67,7 +69,7 @@ def score_video(video: Video, pred: np.ndarray, *, where: str) -> tuple[dict[str
 _MASK = re.compile(r"^mask(\d{3,4})\.tif$")
 
 
-def read_ctc_result(folder: str | Path) -> np.ndarray:
+def read_ctc_result(folder: str | Path, *, max_gb: float = 4.0) -> np.ndarray:
     """Label video (T, Y, X) of a Cell Tracking Challenge result folder (``maskNNN.tif`` …,
     optional ``res_track.txt``).
 
@@ -89,7 +91,7 @@ def read_ctc_result(folder: str | Path) -> np.ndarray:
         raise DatasetError(f"{folder}, frame {missing[0]}: mask{missing[0]:03d}.tif is missing")
     stack = []
     for t in range(len(frames)):
-        a = np.asarray(read_tiff(frames[t]))
+        a = np.asarray(read_tiff(frames[t], max_gb=max_gb))
         if a.ndim != 2 or (stack and a.shape != stack[0].shape):
             raise DatasetError(f"{frames[t]}, frame {t}: shape {a.shape}, expected a 2-D mask like frame 0 "
                                f"{stack[0].shape if stack else ''}".rstrip())
@@ -111,9 +113,10 @@ def read_ctc_result(folder: str | Path) -> np.ndarray:
     return video
 
 
-def read_prediction_folder(pred_dir: str | Path, video_ids: list[str]) -> dict[str, np.ndarray]:
+def read_prediction_folder(pred_dir: str | Path, video_ids: list[str], *, max_gb: float = 4.0) -> dict[str, np.ndarray]:
     """Predictions of a folder: ``<video_id>/labels.ome.tif`` (``labels.tif``) or
-    ``<video_id>/maskNNN.tif`` (CTC); a bare CTC result folder is accepted for a one-video dataset."""
+    ``<video_id>/maskNNN.tif`` (CTC); a bare CTC result folder is accepted for a one-video dataset.
+    A TIFF declaring more than ``max_gb`` GiB is refused before anything is allocated."""
     pred_dir = Path(pred_dir)
     if not pred_dir.is_dir():
         raise DatasetError(f"{pred_dir}: no such prediction folder")
@@ -121,22 +124,26 @@ def read_prediction_folder(pred_dir: str | Path, video_ids: list[str]) -> dict[s
         if len(video_ids) != 1:
             raise DatasetError(f"{pred_dir}: a bare CTC result folder, but the dataset has {len(video_ids)} videos; "
                                "put each in <video_id>/")
-        return {video_ids[0]: read_ctc_result(pred_dir)}
+        return {video_ids[0]: read_ctc_result(pred_dir, max_gb=max_gb)}
     out: dict[str, np.ndarray] = {}
     for sub in sorted(p for p in pred_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if any(_MASK.match(f.name) for f in sub.iterdir()):
-            out[sub.name] = read_ctc_result(sub)
+            out[sub.name] = read_ctc_result(sub, max_gb=max_gb)
     if len(out) < sum(1 for p in pred_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for vid, labels in read_predictions(pred_dir).items():
+        for vid, labels in read_predictions(pred_dir, max_gb=max_gb).items():
             out.setdefault(vid, labels)
     return out
 
 
 def score_folder(gt: str | Path, pred_dir: str | Path, *, method: str = "predictions",
-                 progress: bool = True) -> Results:
-    """Score a prediction folder laid out like the dataset ``gt`` (``<video_id>/labels.ome.tif``)."""
+                 progress: bool = True, max_gb: float = 4.0) -> Results:
+    """Score a prediction folder laid out like the dataset ``gt`` (``<video_id>/labels.ome.tif``).
+
+    A folder whose ``predictions.json`` records the checksum of another dataset is refused.
+    """
     ds = open_dataset(gt)
-    preds = read_prediction_folder(pred_dir, list(ds.video_ids))
+    _check_made_from(Path(pred_dir), ds)
+    preds = read_prediction_folder(pred_dir, list(ds.video_ids), max_gb=max_gb)
     extra = sorted(set(preds) - set(ds.video_ids))
     if extra:
         raise DatasetError(f"{pred_dir}: video {extra[0]} is not in the dataset {ds.path}")
@@ -151,29 +158,42 @@ def score_folder(gt: str | Path, pred_dir: str | Path, *, method: str = "predict
                                   level=f"dose {video.meta.dose_rate_e_per_A2_s:g}",
                                   dose_rate_e_per_A2_s=video.meta.dose_rate_e_per_A2_s, metrics=m,
                                   frame_f1=f1, tracks_linked=linked))
-    suite = SuiteInfo(name=ds.path.name, version="dataset", tier="-", checksum=_dataset_checksum(ds), path=str(ds.path))
+    suite = SuiteInfo(name=ds.path.name, version="dataset", tier="-", checksum=ds.checksum, path=str(ds.path))
     return Results(suite=suite, method=MethodInfo(name=method), environment=environment(), videos=videos,
                    aggregates=aggregate(videos), predictions=str(pred_dir))
 
 
-def _dataset_checksum(ds) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    update_digest(h, ds.manifest)
-    return h.hexdigest()
+def _check_made_from(pred_dir: Path, ds: Dataset) -> None:
+    """Refuse predictions whose ``predictions.json`` says they were made from another dataset."""
+    manifest = pred_dir / "predictions.json"
+    if not manifest.is_file():
+        return  # a folder written by another tool: nothing recorded to check
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8")).get("dataset_checksum")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+        raise DatasetError(f"{manifest}: not a valid predictions.json ({exc})") from None
+    if recorded is not None and recorded != ds.checksum:
+        raise DatasetError(f"{manifest}: dataset_checksum {str(recorded)[:12]}… records another dataset than "
+                           f"{ds.path} (checksum {ds.checksum[:12]}…); score predictions against the data they were made from")
 
 
 def run_method(suite: Suite, name: str, func: Callable, params: dict[str, Any], *, version: str,
-               predictions: Path | None = None, progress: bool = True) -> Results:
+               predictions: Path | None = None, progress: bool = True, cache: BenchCache | None = None) -> Results:
     """Run ``func`` on every video of ``suite``, timing it and tracing its peak memory, and score it.
 
     With ``predictions``, the label videos are written there (one folder per task) for the report.
+    With ``cache``, each video's result is stored as soon as it is scored and a stored one is
+    reused instead of running the method again (a killed bench resumes; see :mod:`benchmark.cache`).
     """
     videos: list[VideoResult] = []
     jobs = [(task, vid) for task in suite.tasks for vid in open_dataset(suite.dataset(task)).video_ids]
     outputs: dict[str, list[tuple[str, np.ndarray]]] = {}
     for task, vid in tqdm(jobs, desc=f"bench {name}", unit="video", disable=not progress):
+        hit = cache.get(task.name, vid) if cache is not None else None
+        if hit is not None:
+            videos.append(hit[0])
+            outputs.setdefault(task.name, []).append((vid, hit[1]))
+            continue
         ds = open_dataset(suite.dataset(task))
         video = ds.read_video(vid)
         tracemalloc.start()
@@ -187,6 +207,8 @@ def run_method(suite: Suite, name: str, func: Callable, params: dict[str, Any], 
         m, f1, linked = score_video(video, pred, where=f"method {name}, task {task.name}, video {vid}")
         videos.append(_video_result(task, vid, m, f1, linked, elapsed / video.frames.shape[0], peak / 2**20))
         outputs.setdefault(task.name, []).append((vid, np.asarray(pred)))
+        if cache is not None:
+            cache.put(task.name, vid, videos[-1], outputs[task.name][-1][1])
     if predictions is not None:
         for task_name, items in outputs.items():
             out = predictions / name.replace(":", "_") / task_name
@@ -195,7 +217,8 @@ def run_method(suite: Suite, name: str, func: Callable, params: dict[str, Any], 
                 import shutil
 
                 shutil.rmtree(out)
-            write_predictions(out, items, method=name, params=params, version=version)
+            write_predictions(out, items, method=name, params=params, version=version,
+                              dataset_checksum=open_dataset(suite.path / task_name).checksum)
     return Results(suite=SuiteInfo(name=suite.name, version="1", tier=suite.tier, checksum=suite.checksum,
                                    path=str(suite.path)),
                    method=MethodInfo(name=name, params=params, version=version), environment=environment(),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from simulator import __version__
 from simulator.config import load_config
-from simulator.dataset import open_dataset, write_dataset
+from simulator.dataset import open_dataset, update_digest, write_dataset
 from simulator.errors import UserError
 
 __all__ = ["SUITE_NAME", "SUITE_VERSION", "TIERS", "Task", "Suite", "suite_tasks", "generate_suite", "cache_dir", "update_digest"]
@@ -98,13 +98,6 @@ class Suite:
 
     def dataset(self, task: Task) -> Path:
         return self.path / task.name
-
-
-def update_digest(h: "hashlib._Hash", manifest: dict, prefix: str = "") -> None:
-    """Feed every file checksum of a dataset manifest into ``h`` (the suite/dataset checksum)."""
-    for v in manifest["videos"]:
-        for name, digest in sorted(v["files"].items()):
-            h.update(f"{prefix}{v['id']}/{name}:{digest}\n".encode())
 
 
 def _checksum(path: Path, tasks: list[Task]) -> str:

@@ -74,15 +74,15 @@ def _export_ctc(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .dataset import open_dataset
+    from .dataset import verify_folder
 
-    ds = open_dataset(args.dataset)
-    bad = ds.verify()
+    kind, bad = verify_folder(args.dataset)
     for line in bad:
         print(line)
     if bad:
-        raise UserError(f"{ds.path}: {len(bad)} file(s) fail the manifest check")
-    print(f"{ds.path}: all files match the manifest")
+        raise UserError(f"{args.dataset}: {len(bad)} file(s) of the {kind} fail the manifest or schema check "
+                        f"(listed above): {bad[0]}")
+    print(f"{args.dataset}: {kind}: all files match the manifest and schema")
     return 0
 
 
@@ -140,6 +140,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--video", help="video id (default: the first)")
     p.set_defaults(func=_preview)
 
-    p = sub.add_parser("verify", help="check a dataset's files against its manifest")
-    p.add_argument("dataset", type=Path)
+    p = sub.add_parser("verify", help="check a dataset or prediction folder against its manifest and schema",
+                       description="Check every file of a dataset (dataset.json) or a prediction folder "
+                                   "(predictions.json): sha256, TIFF shape and dtype.  Lists every file that "
+                                   "fails on stdout; exit status 2 if any does.")
+    p.add_argument("dataset", type=Path, help="dataset or prediction folder")
     p.set_defaults(func=_verify)

@@ -37,7 +37,7 @@ from . import __version__
 from .config import SimulationConfig
 from .errors import DatasetError, UserError
 from .tables import read_csv, table_to_csv
-from .tiffio import read_tiff, write_ome_tiff
+from .tiffio import read_tiff, tiff_info, write_ome_tiff
 from .video import EVENT_COLUMNS, PARTICLE_COLUMNS, TRACK_COLUMNS, Table, Video, VideoMeta
 
 __all__ = [
@@ -49,12 +49,15 @@ __all__ = [
     "write_predictions",
     "read_predictions",
     "sha256_file",
+    "update_digest",
+    "verify_folder",
 ]
 
 SCHEMA_VERSION = 1
 _MANIFEST = "dataset.json"
 _PROGRESS = "progress.json"
 _PRED_MANIFEST = "predictions.json"
+_LABEL_DTYPES = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64")
 
 
 def sha256_file(path: str | Path) -> str:
@@ -196,6 +199,17 @@ def _run_dask(tasks: list[tuple], address: str, workers: int) -> Iterator[dict]:
             cluster.close()
 
 
+def _removing_on_user_error(results: Iterator[dict], partial: Path | None) -> Iterator[dict]:
+    """Pass ``results`` through; on a user's mistake found while rendering (a scene that does not
+    fit, say) remove ``partial`` (a folder this run created), so that nothing is left behind."""
+    try:
+        yield from results
+    except UserError:
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
 def write_dataset(
     config: SimulationConfig,
     out: str | Path,
@@ -239,6 +253,7 @@ def write_dataset(
         raise UserError(f"workers = {workers}: expected a positive number of processes")
 
     partial = out.with_name(out.name + ".partial")
+    fresh = not partial.exists()
     partial.mkdir(exist_ok=True)
     progress_path = partial / _PROGRESS
     done: dict[str, dict] = {}
@@ -261,6 +276,7 @@ def write_dataset(
         results = _run_processes(tasks, n)
     else:
         results = _run_serial(tasks)
+    results = _removing_on_user_error(results, partial if fresh else None)
     bar = tqdm(total=len(ids), initial=len(done), desc="simulate", unit="video", disable=not progress)
     for entry in results:
         done[entry["id"]] = entry
@@ -294,14 +310,25 @@ def _as_video(a: np.ndarray) -> np.ndarray:
     return a[None] if a.ndim == 2 else a
 
 
-def _safe_child(root: Path, name: str, what: str) -> Path:
-    """``root / name`` after checking that it stays inside ``root`` (no ``..``, no links out)."""
-    if not isinstance(name, str) or not name or os.path.isabs(name) or Path(name).name != name:
-        raise DatasetError(f"{root / _MANIFEST}: {what} {name!r} is not a plain name inside the dataset")
+def _safe_child(root: Path, name: str, what: str, manifest: Path) -> Path:
+    """``root / name`` after checking that it stays inside ``root`` (no ``..``, no links out);
+    ``manifest`` is the file that named it (for the message)."""
+    if not isinstance(name, str) or not name or name in (".", "..") or os.path.isabs(name) or Path(name).name != name:
+        raise DatasetError(f"{manifest}: {what} {name!r} is not a plain name inside the dataset folder {root}")
     path = root / name
-    if path.is_symlink() or (path.exists() and root.resolve() not in path.resolve().parents):
-        raise DatasetError(f"{path}: {what} is a link pointing outside the dataset")
+    if path.exists() and root.resolve() not in path.resolve().parents:
+        raise DatasetError(f"{path}: {what} is a link pointing outside the dataset folder {root}")
+    if path.is_symlink():
+        raise DatasetError(f"{path}: {what} is a link; expected a plain {what} (links are never followed)")
     return path
+
+
+def update_digest(h: "hashlib._Hash", manifest: dict, prefix: str = "") -> None:
+    """Feed every file checksum of a dataset (or prediction) manifest into ``h``: the dataset's and
+    the benchmark suite's checksum."""
+    for v in manifest["videos"]:
+        for name, digest in sorted(v["files"].items()):
+            h.update(f"{prefix}{v['id']}/{name}:{digest}\n".encode())
 
 
 @dataclass
@@ -321,12 +348,29 @@ class Dataset:
                 return v
         raise DatasetError(f"{self.path}: no video {video_id!r}; it has {', '.join(self.video_ids)}")
 
+    @property
+    def checksum(self) -> str:
+        """sha256 over every file checksum of the manifest (what prediction folders record)."""
+        h = hashlib.sha256()
+        update_digest(h, self.manifest)
+        return h.hexdigest()
+
     def _folder(self, video_id: str) -> Path:
         self._entry(video_id)
-        return _safe_child(self.path, video_id, "video folder")
+        return _safe_child(self.path, video_id, "video folder", self.path / _MANIFEST)
+
+    def _file(self, video_id: str, name: str) -> Path:
+        """``<video_id>/<name>`` after checking its sha256 against the manifest: a changed or
+        corrupted file is never read as if it were the data the manifest describes."""
+        path = _safe_child(self._folder(video_id), name, "file", self.path / _MANIFEST)
+        digest = self._entry(video_id)["files"].get(name)
+        if digest is not None and path.is_file() and sha256_file(path) != digest:
+            raise DatasetError(f"{path}: sha256 differs from {self.path / _MANIFEST}; the file changed after "
+                               f"it was written (`nanoaq verify {self.path}` lists every such file)")
+        return path
 
     def config(self, video_id: str) -> dict[str, Any]:
-        path = self._folder(video_id) / "config.json"
+        path = self._file(video_id, "config.json")
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
@@ -339,37 +383,36 @@ class Dataset:
             raise DatasetError(f"{self._folder(video_id) / 'config.json'}: no valid 'meta' ({exc})") from None
 
     def frames(self, video_id: str, *, max_gb: float = 4.0) -> np.ndarray:
-        return _as_video(read_tiff(self._folder(video_id) / "video.ome.tif", max_gb=max_gb))
+        return _as_video(read_tiff(self._file(video_id, "video.ome.tif"), max_gb=max_gb))
 
     def labels(self, video_id: str, *, max_gb: float = 4.0) -> np.ndarray:
-        return _as_video(read_tiff(self._folder(video_id) / "labels.ome.tif", max_gb=max_gb))
+        return _as_video(read_tiff(self._file(video_id, "labels.ome.tif"), max_gb=max_gb))
 
     def read_video(self, video_id: str, *, max_gb: float = 4.0) -> Video:
         folder = self._folder(video_id)
         cfg = self.config(video_id)
-        potential = read_csv(folder / "potential.csv") if (folder / "potential.csv").is_file() else None
+        potential = read_csv(self._file(video_id, "potential.csv")) if (folder / "potential.csv").is_file() else None
         return Video(
             meta=self.meta(video_id),
             frames=self.frames(video_id, max_gb=max_gb),
             labels=self.labels(video_id, max_gb=max_gb),
-            particles=read_csv(folder / "particles.csv"),
-            tracks=read_csv(folder / "tracks.csv"),
-            events=read_csv(folder / "events.csv"),
+            particles=read_csv(self._file(video_id, "particles.csv")),
+            tracks=read_csv(self._file(video_id, "tracks.csv")),
+            events=read_csv(self._file(video_id, "events.csv")),
             config=cfg.get("config", {}),
             potential=potential,
         )
 
     def verify(self) -> list[str]:
-        """Every file that is missing or whose sha256 differs from the manifest (empty if intact)."""
+        """Every file that is missing, differs from its sha256 in the manifest or breaks the schema
+        (TIFF shape and dtype), one line each naming the file; empty if the dataset is intact."""
         bad = []
         for entry in self.manifest["videos"]:
-            folder = _safe_child(self.path, entry["id"], "video folder")
-            for name, digest in entry["files"].items():
-                path = _safe_child(folder, name, "file")
-                if not path.is_file():
-                    bad.append(f"{path}: missing")
-                elif sha256_file(path) != digest:
-                    bad.append(f"{path}: sha256 differs from the manifest")
+            folder = _safe_child(self.path, entry["id"], "video folder", self.path / _MANIFEST)
+            missing = sorted(set(_REQUIRED_FILES) - set(entry["files"]))
+            if missing:
+                bad.append(f"{folder}: {', '.join(missing)} not listed in {_MANIFEST}")
+            bad += _verify_files(folder, entry, self.path / _MANIFEST, _TIFF_DTYPES)
         return bad
 
 
@@ -392,10 +435,89 @@ def open_dataset(path: str | Path) -> Dataset:
     if not isinstance(videos, list) or not all(isinstance(v, dict) and "id" in v and isinstance(v.get("files"), dict) for v in videos):
         raise DatasetError(f"{manifest_path}: 'videos' must be a list of {{id, files, ...}} entries")
     for v in videos:
-        folder = _safe_child(path, v["id"], "video folder")
+        folder = _safe_child(path, v["id"], "video folder", manifest_path)
         for name in v["files"]:
-            _safe_child(folder, name, "file")
+            _safe_child(folder, name, "file", manifest_path)
     return Dataset(path=path, manifest=manifest)
+
+
+#: Files every video of a dataset has, and the dtypes its TIFFs may have (schema version 1).
+_REQUIRED_FILES = ("video.ome.tif", "labels.ome.tif", "particles.csv", "tracks.csv", "events.csv", "config.json")
+_TIFF_DTYPES = {"video.ome.tif": ("uint16",), "labels.ome.tif": ("uint16", "uint32")}
+
+
+def _verify_files(folder: Path, entry: dict, manifest: Path, dtypes: dict[str, tuple[str, ...]]) -> list[str]:
+    """Lines naming each file of one manifest entry that is missing, altered or off the schema."""
+    bad = []
+    for name, digest in sorted(entry["files"].items()):
+        path = _safe_child(folder, name, "file", manifest)
+        if not path.is_file():
+            bad.append(f"{path}: missing")
+            continue
+        if sha256_file(path) != digest:
+            bad.append(f"{path}: sha256 differs from the manifest")
+            continue
+        if name in dtypes:
+            try:
+                shape, dtype, _ = tiff_info(path)
+            except DatasetError as exc:
+                bad.append(str(exc))
+                continue
+            shape = (1, *shape) if len(shape) == 2 else shape
+            if "shape" in entry and list(shape) != list(entry["shape"]):
+                bad.append(f"{path}: shape {list(shape)}, expected {entry['shape']} (T, Y, X) as in {manifest.name}")
+            elif dtype.name not in dtypes[name]:
+                bad.append(f"{path}: dtype {dtype.name}, expected {' or '.join(dtypes[name])}")
+    return bad
+
+
+def _open_predictions_manifest(path: Path) -> dict[str, Any]:
+    manifest_path = path / _PRED_MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{manifest_path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION \
+            or manifest.get("kind") != "predictions":
+        raise DatasetError(f"{manifest_path}: expected schema_version {SCHEMA_VERSION} and kind 'predictions'")
+    videos = manifest.get("videos")
+    if not isinstance(videos, list) or not all(isinstance(v, dict) and isinstance(v.get("files"), dict) for v in videos):
+        raise DatasetError(f"{manifest_path}: 'videos' must be a list of {{id, shape, files}} entries")
+    return manifest
+
+
+def verify_folder(path: str | Path) -> tuple[str, list[str]]:
+    """Check a dataset or a prediction folder against its manifest and schema.
+
+    Returns
+    -------
+    kind : ``"dataset"`` (``dataset.json``) or ``"predictions"`` (``predictions.json``)
+    bad : one line per file that is missing, whose sha256 differs from the manifest, whose TIFF
+        has another shape or dtype than the schema says, or (predictions) a video folder with
+        labels that the manifest does not list; empty when everything matches
+
+    Raises
+    ------
+    DatasetError
+        No such folder, neither manifest, or a manifest that is not valid (unsafe names included).
+    """
+    path = Path(path)
+    if path.is_dir() and not (path / _MANIFEST).is_file() and (path / _PRED_MANIFEST).is_file():
+        manifest = _open_predictions_manifest(path)
+        manifest_path = path / _PRED_MANIFEST
+        bad = []
+        listed = set()
+        for entry in manifest["videos"]:
+            folder = _safe_child(path, entry.get("id"), "video folder", manifest_path)
+            listed.add(folder.name)
+            bad += _verify_files(folder, entry, manifest_path, {"labels.ome.tif": _LABEL_DTYPES})
+        for sub in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if sub.name not in listed and any((sub / n).is_file() for n in ("labels.ome.tif", "labels.tif")):
+                bad.append(f"{sub}: video folder not listed in {_PRED_MANIFEST}")
+        return "predictions", bad
+    if path.is_dir() and not (path / _MANIFEST).is_file():
+        raise DatasetError(f"{path}: neither {_MANIFEST} (a dataset) nor {_PRED_MANIFEST} (a prediction folder)")
+    return "dataset", open_dataset(path).verify()
 
 
 # --------------------------------------------------------------------------- predictions
@@ -410,12 +532,14 @@ def write_predictions(
     version: str,
     pixel_size_nm: float = 1.0,
     frame_interval_s: float = 1.0,
+    dataset_checksum: str | None = None,
 ) -> Path:
     """Write label videos as ``<out>/<video_id>/labels.ome.tif`` plus ``predictions.json``.
 
     Written into ``<out>.partial`` and renamed when whole, so a crash leaves no half folder under
     the final name.  ``items`` yields ``(video_id, labels (T, Y, X))``; labels must be
-    non-negative integers.
+    non-negative integers.  ``dataset_checksum`` (:attr:`Dataset.checksum` of the segmented
+    dataset), when given, is recorded so that scoring against another dataset is refused.
     """
     out = Path(out)
     if out.exists():
@@ -433,6 +557,8 @@ def write_predictions(
         raise
     manifest = {"schema_version": SCHEMA_VERSION, "kind": "predictions", "method": method,
                 "params": params, "version": version, "videos": videos}
+    if dataset_checksum is not None:
+        manifest["dataset_checksum"] = dataset_checksum
     _write_text_atomic(partial / _PRED_MANIFEST, json.dumps(manifest, sort_keys=True, indent=2))
     os.replace(partial, out)
     return out

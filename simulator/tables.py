@@ -61,7 +61,15 @@ def read_csv(path: str | Path) -> Table:
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8") as fh:
-            return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+            reader = csv.DictReader(fh)
+            rows = []
+            for row in reader:
+                if None in row or None in row.values():  # a row longer or shorter than the header
+                    n = sum(v is not None for k, v in row.items() if k is not None) + len(row.get(None) or ())
+                    raise DatasetError(f"{path}, line {reader.line_num}: {n} field(s) where the header has "
+                                       f"{len(reader.fieldnames or ())}")
+                rows.append({k: _parse(v) for k, v in row.items()})
+            return rows
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:

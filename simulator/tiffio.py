@@ -147,6 +147,8 @@ def read_tiff(path: str | Path, *, max_gb: float = 4.0) -> np.ndarray:
         Missing, empty, truncated or corrupt file, or a declared size above ``max_gb``.
     """
     path = Path(path)
+    if not max_gb > 0:
+        raise DatasetError(f"{path}: size limit max_gb = {max_gb}; expected a positive number of GiB (--max-gb)")
     if path.is_file() and path.stat().st_size == 0:
         raise DatasetError(f"{path}: empty file (0 bytes), expected a TIFF")
     shape, dtype, _ = tiff_info(path)
