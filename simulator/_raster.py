@@ -29,7 +29,7 @@ from numba import njit
 
 from .shapes import ROUNDED
 
-__all__ = ["rasterize", "pack_particles"]
+__all__ = ["rasterize", "pack_particles", "RasterBuffers"]
 
 
 
@@ -83,63 +83,214 @@ def _profile(d, h, r, prof):
 
 
 @njit(cache=True, nogil=True)
+def _convex_lines(verts, start, stop, lines):
+    """Fill ``lines[:m]`` with the outline's edges as lines (nx, ny, c): the signed distance of
+    a body-frame point u to edge e's line is ``c + n·u`` (n the inward unit normal, > 0 inside).
+    Returns m, or -1 when the outline is not convex (then the general path is used).
+
+    For a convex outline, the distance from an inside point to the outline is the smallest of
+    these line distances, and a point is inside exactly when all of them are positive.
+    """
+    area2 = 0.0
+    for i in range(start, stop):
+        j = i + 1 if i + 1 < stop else start
+        area2 += verts[i, 0] * verts[j, 1] - verts[j, 0] * verts[i, 1]
+    sgn = 1.0 if area2 > 0 else -1.0
+    m = 0
+    for i in range(start, stop):
+        j = i + 1 if i + 1 < stop else start
+        k = j + 1 if j + 1 < stop else start
+        ex, ey = verts[j, 0] - verts[i, 0], verts[j, 1] - verts[i, 1]
+        fx, fy = verts[k, 0] - verts[j, 0], verts[k, 1] - verts[j, 1]
+        le, lf = np.sqrt(ex * ex + ey * ey), np.sqrt(fx * fx + fy * fy)
+        if sgn * (ex * fy - ey * fx) < -1e-9 * le * lf:  # a reflex vertex
+            return -1
+        if le == 0.0:
+            continue
+        nx, ny = -sgn * ey / le, sgn * ex / le
+        lines[m, 0], lines[m, 1] = nx, ny
+        lines[m, 2] = -(nx * verts[i, 0] + ny * verts[i, 1])
+        m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _deposit(y, x, t, f, k, il, hw, ids, tau, thick, haadf, labels, best):
+    """Add thickness ``t`` (nm) covering fraction ``f`` of pixel (y, x) for particle k."""
+    tau[y, x] += t * il
+    thick[y, x] += t
+    haadf[y, x] += t * hw
+    if f >= 0.5 and f >= best[y, x]:
+        best[y, x] = f
+        labels[y, x] = ids[k]
+
+
+@njit(cache=True, nogil=True)
+def _min_affine(A, P, m, dx):
+    """``min(A[e] + P[e]·dx for e < m)``, in four independent chains (min is exact, so the
+    order does not change the result; one chain would wait on each comparison)."""
+    d0 = d1 = d2 = d3 = 1e300
+    e = 0
+    while e + 3 < m:
+        d0 = min(d0, A[e] + P[e] * dx)
+        d1 = min(d1, A[e + 1] + P[e + 1] * dx)
+        d2 = min(d2, A[e + 2] + P[e + 2] * dx)
+        d3 = min(d3, A[e + 3] + P[e + 3] * dx)
+        e += 4
+    while e < m:
+        d0 = min(d0, A[e] + P[e] * dx)
+        e += 1
+    return min(min(d0, d1), min(d2, d3))
+
+
+@njit(cache=True, nogil=True)
+def _row_range(A, P, m, level):
+    """Interval of ``dx`` (nm) where every ``A[e] + P[e]·dx >= level`` (may be empty: lo > hi)."""
+    lo, hi = -1e300, 1e300
+    for e in range(m):
+        if P[e] > 0.0:
+            lo = max(lo, (level - A[e]) / P[e])
+        elif P[e] < 0.0:
+            hi = min(hi, (level - A[e]) / P[e])
+        elif A[e] < level:
+            return 1.0, -1.0
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _particle_convex(k, lines, m, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau, thick, haadf, labels, best,
+                     P, Q, A, cand):
+    """One convex particle: rows are cut to the pixels whose centre is within half a pixel
+    diagonal of the outline (intersection of half-planes); pixels wholly in the flat top take
+    ``h`` without any distance; the others take the smallest line distance, and sub-samples
+    only look at the edges that can be nearest within the pixel."""
+    cx, cy, c, s = params[k, 0], params[k, 1], params[k, 2], params[k, 3]
+    h, r, prof, il, hw = params[k, 4], params[k, 5], params[k, 6], params[k, 7], params[k, 8]
+    hd = 0.7072 * pixel_nm
+    inv = 1.0 / (ss * ss)
+    for e in range(m):
+        nx, ny = lines[e, 0], lines[e, 1]
+        P[e] = nx * c - ny * s  # L_e = c_e + P_e·dx + Q_e·dy (dx, dy: lab-frame offsets in nm)
+        Q[e] = nx * s + ny * c
+    # Wholly inside and flat (t = h, one sample): d >= max(2δ, r), or d - δ >= r for a rounded edge.
+    flat = max(2.0 * hd, r)
+    if prof == 0:
+        flat = min(flat, r + hd)
+    for y in range(y0, y1):
+        dy = (y + 0.5 - cy) * pixel_nm
+        for e in range(m):
+            A[e] = lines[e, 2] + Q[e] * dy
+        lo, hi = _row_range(A, P, m, -hd)
+        if lo > hi:
+            continue
+        xa = max(x0, int(np.floor(lo / pixel_nm + cx - 0.5)) - 1)
+        xb = min(x1, int(np.ceil(hi / pixel_nm + cx - 0.5)) + 2)
+        flo, fhi = _row_range(A, P, m, flat)
+        fa, fb = xb, xb  # pixels [fa, fb) are flat; kept one pixel inside the exact interval
+        if flo <= fhi:
+            fa = max(xa, int(np.ceil(flo / pixel_nm + cx - 0.5)) + 1)
+            fb = min(xb, int(np.floor(fhi / pixel_nm + cx - 0.5)))
+            fb = max(fb, fa)
+        for x in range(xa, xb):
+            if fa <= x < fb:
+                _deposit(y, x, h, 1.0, k, il, hw, ids, tau, thick, haadf, labels, best)
+                continue
+            dx = (x + 0.5 - cx) * pixel_nm
+            d = _min_affine(A, P, m, dx)
+            if d < -hd:
+                continue  # wholly outside
+            if d > hd and (d >= 2.0 * hd or (prof == 0 and d - hd >= r)):
+                _deposit(y, x, _profile(d, h, r, prof), 1.0, k, il, hw, ids, tau, thick, haadf, labels, best)
+                continue
+            nc = 0
+            for e in range(m):  # only these edges can be nearest to a point within δ of the centre
+                if A[e] + P[e] * dx <= d + 2.0 * hd:
+                    cand[nc] = e
+                    nc += 1
+            cov = 0.0
+            tsum = 0.0
+            for sy in range(ss):
+                dyq = (y + (sy + 0.5) / ss - cy) * pixel_nm
+                for sx in range(ss):
+                    dxq = (x + (sx + 0.5) / ss - cx) * pixel_nm
+                    dq = 1e300
+                    for i in range(nc):
+                        e = cand[i]
+                        dq = min(dq, lines[e, 2] + P[e] * dxq + Q[e] * dyq)
+                    if dq > 0.0:
+                        cov += 1.0
+                        tsum += _profile(dq, h, r, prof)
+            if cov > 0.0:
+                _deposit(y, x, tsum * inv, cov * inv, k, il, hw, ids, tau, thick, haadf, labels, best)
+
+
+@njit(cache=True, nogil=True)
+def _particle_general(k, verts, edges, a, b, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau, thick, haadf,
+                      labels, best):
+    """One particle of any (simple) outline: parity test and segment distances over all edges."""
+    cx, cy, c, s = params[k, 0], params[k, 1], params[k, 2], params[k, 3]
+    h, r, prof, il, hw = params[k, 4], params[k, 5], params[k, 6], params[k, 7], params[k, 8]
+    inv = 1.0 / (ss * ss)
+    half_diag = 0.7072 * pixel_nm  # a pixel lies wholly on one side when |d| exceeds this
+    # Body-frame bounding box widened by half_diag: a centre outside it is wholly outside.
+    bx0, by0, bx1, by1 = 1e300, 1e300, -1e300, -1e300
+    for i in range(a, b):
+        bx0, bx1 = min(bx0, verts[i, 0]), max(bx1, verts[i, 0])
+        by0, by1 = min(by0, verts[i, 1]), max(by1, verts[i, 1])
+    bx0, by0, bx1, by1 = bx0 - half_diag, by0 - half_diag, bx1 + half_diag, by1 + half_diag
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            dx = (x + 0.5 - cx) * pixel_nm
+            dy = (y + 0.5 - cy) * pixel_nm
+            ux, uy = c * dx + s * dy, -s * dx + c * dy
+            if ux < bx0 or ux > bx1 or uy < by0 or uy > by1:
+                continue
+            inside, d = _point_inside_dist(ux, uy, verts, edges, a, b)
+            if d > half_diag:
+                if not inside:
+                    continue
+                if d >= 2.0 * half_diag or (prof == 0 and d - half_diag >= r):
+                    # Wholly inside, in the flat top or the smooth interior: one sample.
+                    _deposit(y, x, _profile(d, h, r, prof), 1.0, k, il, hw, ids, tau, thick, haadf, labels, best)
+                    continue
+            cov = 0.0
+            tsum = 0.0
+            for sy in range(ss):
+                for sx in range(ss):
+                    dx = (x + (sx + 0.5) / ss - cx) * pixel_nm
+                    dy = (y + (sy + 0.5) / ss - cy) * pixel_nm
+                    inside, d = _point_inside_dist(c * dx + s * dy, -s * dx + c * dy, verts, edges, a, b)
+                    if inside:
+                        cov += 1.0
+                        tsum += _profile(d, h, r, prof)
+            if cov > 0.0:
+                _deposit(y, x, tsum * inv, cov * inv, k, il, hw, ids, tau, thick, haadf, labels, best)
+
+
+@njit(cache=True, nogil=True)
 def _raster_numba(verts, edges, offsets, params, ids, pixel_nm, ss, radius_nm, tau, thick, haadf, labels, best):
     H, W = tau.shape
-    inv = 1.0 / (ss * ss)
+    vmax = 1
     for k in range(params.shape[0]):
-        cx, cy, c, s = params[k, 0], params[k, 1], params[k, 2], params[k, 3]
-        h, r, prof, il, hw = params[k, 4], params[k, 5], params[k, 6], params[k, 7], params[k, 8]
+        vmax = max(vmax, offsets[k + 1] - offsets[k])
+    lines = np.empty((vmax, 3))
+    P, Q, A = np.empty(vmax), np.empty(vmax), np.empty(vmax)
+    cand = np.empty(vmax, np.int64)
+    for k in range(params.shape[0]):
+        cx, cy = params[k, 0], params[k, 1]
         rad = radius_nm[k] / pixel_nm + 1.0
         y0, y1 = max(int(np.floor(cy - rad)), 0), min(int(np.ceil(cy + rad)), H)
         x0, x1 = max(int(np.floor(cx - rad)), 0), min(int(np.ceil(cx + rad)), W)
+        if y1 <= y0 or x1 <= x0:
+            continue
         a, b = offsets[k], offsets[k + 1]
-        half_diag = 0.7072 * pixel_nm  # a pixel lies wholly on one side when |d| exceeds this
-        # Body-frame bounding box widened by half_diag: a centre outside it is wholly outside.
-        bx0, by0, bx1, by1 = 1e300, 1e300, -1e300, -1e300
-        for i in range(a, b):
-            bx0, bx1 = min(bx0, verts[i, 0]), max(bx1, verts[i, 0])
-            by0, by1 = min(by0, verts[i, 1]), max(by1, verts[i, 1])
-        bx0, by0, bx1, by1 = bx0 - half_diag, by0 - half_diag, bx1 + half_diag, by1 + half_diag
-        for y in range(y0, y1):
-            for x in range(x0, x1):
-                dx = (x + 0.5 - cx) * pixel_nm
-                dy = (y + 0.5 - cy) * pixel_nm
-                ux, uy = c * dx + s * dy, -s * dx + c * dy
-                if ux < bx0 or ux > bx1 or uy < by0 or uy > by1:
-                    continue
-                inside, d = _point_inside_dist(ux, uy, verts, edges, a, b)
-                if d > half_diag:
-                    if not inside:
-                        continue
-                    if d >= 2.0 * half_diag or (prof == 0 and d - half_diag >= r):
-                        # Wholly inside, in the flat top or the smooth interior: one sample.
-                        t = _profile(d, h, r, prof)
-                        tau[y, x] += t * il
-                        thick[y, x] += t
-                        haadf[y, x] += t * hw
-                        if 1.0 >= best[y, x]:
-                            best[y, x] = 1.0
-                            labels[y, x] = ids[k]
-                        continue
-                cov = 0.0
-                tsum = 0.0
-                for sy in range(ss):
-                    for sx in range(ss):
-                        dx = (x + (sx + 0.5) / ss - cx) * pixel_nm
-                        dy = (y + (sy + 0.5) / ss - cy) * pixel_nm
-                        inside, d = _point_inside_dist(c * dx + s * dy, -s * dx + c * dy, verts, edges, a, b)
-                        if inside:
-                            cov += 1.0
-                            tsum += _profile(d, h, r, prof)
-                if cov > 0.0:
-                    t = tsum * inv
-                    tau[y, x] += t * il
-                    thick[y, x] += t
-                    haadf[y, x] += t * hw
-                    f = cov * inv
-                    if f >= 0.5 and f >= best[y, x]:
-                        best[y, x] = f
-                        labels[y, x] = ids[k]
+        m = _convex_lines(verts, a, b, lines) if b - a >= 3 else -1
+        if m > 0:
+            _particle_convex(k, lines, m, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau, thick, haadf, labels,
+                             best, P, Q, A, cand)
+        else:
+            _particle_general(k, verts, edges, a, b, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau, thick,
+                              haadf, labels, best)
 
 
 def _inside_dist_numpy(poly, xs, ys, cx, cy, c, s, pixel_nm):
@@ -209,8 +360,47 @@ def _edges(verts, offsets):
     return np.ascontiguousarray(np.column_stack([e, inv]))
 
 
-def rasterize(packed, radius_nm, shape, *, pixel_size_nm, supersample=4, engine="numba"):
+def _boxes(params, radius_nm, pixel_nm, shape):
+    """(N, 4) int64 pixel boxes y0, y1, x0, x1 that the kernel visits (the same formula)."""
+    H, W = shape
+    if not len(params):
+        return np.zeros((0, 4), np.int64)
+    rad = np.asarray(radius_nm, float) / pixel_nm + 1.0
+    cx, cy = params[:, 0], params[:, 1]
+    return np.column_stack([np.clip(np.floor(cy - rad), 0, H), np.clip(np.ceil(cy + rad), 0, H),
+                            np.clip(np.floor(cx - rad), 0, W), np.clip(np.ceil(cx + rad), 0, W)]).astype(np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _clear(boxes, tau, thick, haadf, best):
+    for k in range(boxes.shape[0]):
+        for y in range(boxes[k, 0], boxes[k, 1]):
+            for x in range(boxes[k, 2], boxes[k, 3]):
+                tau[y, x] = thick[y, x] = haadf[y, x] = best[y, x] = 0.0
+
+
+class RasterBuffers:
+    """Accumulators of :func:`rasterize` kept between calls (frames of one video): a fresh
+    2 MB array costs more in page faults than the whole kernel, so they are allocated once and
+    only the boxes the previous call touched are cleared."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.shape = tuple(shape)
+        self.tau, self.thick, self.haadf, self.best = (np.zeros(self.shape) for _ in range(4))
+        self._touched = np.zeros((0, 4), np.int64)
+
+    def reset(self, boxes: np.ndarray) -> None:
+        """Zero what the previous call wrote; remember ``boxes`` for the next reset."""
+        _clear(self._touched, self.tau, self.thick, self.haadf, self.best)
+        self._touched = boxes
+
+
+def rasterize(packed, radius_nm, shape, *, pixel_size_nm, supersample=4, engine="numba", buffers=None):
     """Rasterise packed particles into a frame of ``shape`` (Y, X).
+
+    ``radius_nm`` (N,) bounds each outline about its centre (None: computed from the vertices).
+    With ``buffers`` (a :class:`RasterBuffers` of ``shape``), ``tau``, ``thick`` and ``haadf``
+    are its arrays, valid until the next call with the same buffers.
 
     Returns
     -------
@@ -218,11 +408,15 @@ def rasterize(packed, radius_nm, shape, *, pixel_size_nm, supersample=4, engine=
     labels : (Y, X) uint32
     """
     verts, offsets, params, ids = packed
-    tau = np.zeros(shape)
-    thick = np.zeros(shape)
-    haadf = np.zeros(shape)
+    if radius_nm is None:  # the circumradius of each outline about its centre, as ShapeSpec.radius_nm
+        r = np.sqrt((verts**2).sum(axis=1))
+        radius_nm = np.maximum.reduceat(r, offsets[:-1]) if len(params) else np.zeros(0)
+    if buffers is None:
+        buffers = RasterBuffers(shape)
+    else:
+        buffers.reset(_boxes(params, radius_nm, float(pixel_size_nm), shape))
+    tau, thick, haadf, best = buffers.tau, buffers.thick, buffers.haadf, buffers.best
     labels = np.zeros(shape, np.uint32)
-    best = np.zeros(shape)
     fn = _raster_numba if engine == "numba" else _raster_numpy
     fn(verts, _edges(verts, offsets), offsets, params, ids, float(pixel_size_nm), int(supersample),
        np.asarray(radius_nm, float), tau, thick, haadf, labels, best)

@@ -24,6 +24,15 @@ pixel, Nyquist = 0.5; the sinc is the pixel aperture; the Lorentzian the scintil
 McMullan et al., *Ultramicroscopy* 109, 1126 (2009)), or measured: a 2-D matrix with zero
 frequency at the centre, such as ``MTFmatrix`` of ``shared/data/real_lptem/MTFmatrix512.mat``
 (Yao et al. 2020), resampled to the frame's frequency grid.  MTF(0) = 1, so the mean is kept.
+
+Random stream of the integrating model (fixed, so that a seed gives the same bytes): one
+Poisson draw per pixel (C order, ``Generator.poisson``); then the deposits: one
+``standard_normal`` per pixel whose deposit is drawn by the Wilson–Hilferty transform (Gamma shape
+at least 32), then one ``Generator.gamma`` per pixel with fewer electrons but at least one (see
+``_WH_MIN_SHAPE``); then one ``standard_normal`` per pixel for the read noise.  ``engine="numba"`` draws the gammas and normals inside two fused kernels from
+the same ``Generator`` (numba's Generator reproduces NumPy's streams), ``engine="numpy"`` with
+NumPy's vectorised calls: the reference.  The MTF is applied with ``scipy.fft`` (one thread)
+and a transfer function that can be precomputed on the half-plane (:func:`half_plane`).
 """
 
 from __future__ import annotations
@@ -32,10 +41,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import scipy.fft
+from numba import njit
 
 from .errors import ConfigError
 
-__all__ = ["parametric_mtf", "load_mtf_matrix", "resample_mtf", "apply_mtf", "record"]
+__all__ = ["parametric_mtf", "load_mtf_matrix", "resample_mtf", "half_plane", "apply_mtf", "record"]
 
 
 def parametric_mtf(shape: tuple[int, int], *, q0: float = 0.25, floor: float = 0.1) -> np.ndarray:
@@ -82,9 +93,85 @@ def resample_mtf(matrix: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return out / out[0, 0]
 
 
+def half_plane(mtf: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The MTF on the ``rfft2`` half-plane of ``shape``: (Y, X//2 + 1), C-contiguous.  A full
+    (Y, X) grid is cut; an array already of the half-plane's shape is returned as is."""
+    h = shape[1] // 2 + 1
+    if mtf.shape == (shape[0], h) and mtf.flags.c_contiguous:
+        return mtf
+    return np.ascontiguousarray(mtf[:, :h])
+
+
 def apply_mtf(image: np.ndarray, mtf: np.ndarray) -> np.ndarray:
-    """Filter ``image`` by ``mtf`` (unshifted frequency grid); keeps the mean when MTF(0)=1."""
-    return np.fft.irfft2(np.fft.rfft2(image) * mtf[:, : image.shape[1] // 2 + 1], s=image.shape)
+    """Filter ``image`` (Y, X) by ``mtf`` (unshifted frequency grid, full (Y, X) or half-plane
+    (Y, X//2 + 1)); keeps the mean when MTF(0) = 1.  One thread (``scipy.fft``, workers=1)."""
+    spec = scipy.fft.rfft2(image, workers=1)  # float32 in, complex64 out; float64, complex128
+    spec *= half_plane(mtf, image.shape)
+    return scipy.fft.irfft2(spec, s=image.shape, workers=1, overwrite_x=True)
+
+
+_WH_MIN_SHAPE = 32.0
+"""From this Gamma shape on, deposits are drawn by the Wilson–Hilferty transform of one normal,
+``Gamma(a) ≈ a·(1 − 1/(9a) + z/√(9a))³`` (Wilson & Hilferty, *PNAS* 17, 684 (1931)): its mean is
+exact to a relative 1/(729 a³) and its quantiles to ~1e-3 at a = 32, far below the Poisson
+noise, at a fifth of the cost of an exact gamma draw.  Below, the exact gamma is drawn."""
+
+
+@njit(cache=True, nogil=True)
+def _deposit_numba(rng, n, k, gain, out):
+    """``out = gain · Gamma(n·k, 1/k)`` where ``n > 0``, else 0.
+
+    Draws, in C order: one standard normal per pixel with ``n·k >= _WH_MIN_SHAPE``
+    (Wilson–Hilferty), then one ``Generator.gamma`` per pixel with ``0 < n·k < _WH_MIN_SHAPE``.
+    """
+    nf, of = n.ravel(), out.ravel()
+    for i in range(nf.size):
+        a = nf[i] * k
+        if a >= _WH_MIN_SHAPE:
+            c = 1.0 / (9.0 * a)
+            v = max(1.0 - c + rng.standard_normal() * np.sqrt(c), 0.0)
+            of[i] = v * v * v * (a / k) * gain
+        else:
+            of[i] = 0.0
+    for i in range(nf.size):
+        a = nf[i] * k
+        if 0.0 < a < _WH_MIN_SHAPE:
+            of[i] = rng.gamma(a, 1.0 / k) * gain
+
+
+def _deposit_numpy(rng, n, k, gain, out):
+    """NumPy reference of :func:`_deposit_numba` (the same draws in the same order)."""
+    a = n * k
+    out[...] = 0.0
+    wh = a >= _WH_MIN_SHAPE
+    c = 1.0 / (9.0 * a[wh])
+    v = np.maximum(1.0 - c + rng.standard_normal(int(wh.sum())) * np.sqrt(c), 0.0)
+    out[wh] = v * v * v * (a[wh] / k) * gain
+    small = (a > 0) & ~wh
+    out[small] = rng.gamma(a[small], 1.0 / k) * gain
+
+
+@njit(cache=True, nogil=True)
+def _readout_numba(rng, signal, gain_map, dark_offset, read_noise, defects, out):
+    """``out = clip(rint(signal·gain_map + (dark_offset + read_noise·z)), 0, 65535)`` with one
+    standard normal ``z`` per pixel, then hot (1) and dead (-1) pixels of ``defects``."""
+    sf, gf, df, of = signal.ravel(), gain_map.ravel(), defects.ravel(), out.ravel()
+    for i in range(sf.size):
+        v = np.rint(sf[i] * gf[i] + (dark_offset + read_noise * rng.standard_normal()))
+        v = min(max(v, 0.0), 65535.0)
+        if df[i] == 1:
+            v = 65535.0
+        elif df[i] == -1:
+            v = 0.0
+        of[i] = np.uint16(v)
+
+
+def _readout_numpy(rng, signal, gain_map, dark_offset, read_noise, defects, out):
+    """NumPy reference of :func:`_readout_numba`."""
+    v = np.clip(np.rint(signal * gain_map + (dark_offset + read_noise * rng.standard_normal(signal.shape))), 0, 65535)
+    v[defects == 1] = 65535
+    v[defects == -1] = 0
+    out[...] = v.astype(np.uint16)
 
 
 def record(
@@ -100,10 +187,13 @@ def record(
     gain_map: np.ndarray | None = None,
     defects: np.ndarray | None = None,
     saturation_counts_per_frame: float = np.inf,
+    engine: str = "numba",
 ) -> np.ndarray:
     """Record the ``expected`` electrons per pixel (Y, X) as uint16 counts.
 
-    ``defects`` is an int8 map: 0 normal, 1 hot (saturated), -1 dead (0).
+    ``mtf`` is on the full (Y, X) ``fftfreq`` grid or on the half-plane (:func:`half_plane`);
+    ``defects`` is an int8 map: 0 normal, 1 hot (saturated), -1 dead (0); ``engine`` is
+    ``"numba"`` (fused kernels) or ``"numpy"`` (the reference; the same draws, the same counts).
     """
     rng = np.random.default_rng(rng)
     if model == "ideal":
@@ -115,22 +205,25 @@ def record(
             lam = lam * np.exp(-lam / saturation_counts_per_frame)
         return np.minimum(rng.poisson(lam), 65535).astype(np.uint16)
     if model == "integrating":
-        n = rng.poisson(expected).astype(np.float64)
-        # Each electron deposits gain·G with G ~ Gamma(k, 1/k): mean 1, relative spread gain_spread.
+        expected = np.asarray(expected, dtype=np.float64)
+        n = rng.poisson(expected)
+        # Each electron deposits gain·G with G ~ Gamma(k, 1/k): mean 1, relative spread gain_spread,
+        # so n electrons deposit gain·Gamma(n·k, 1/k).
+        # float32 from here on: a count is recorded to the nearest integer below 65536, far
+        # coarser than float32's 2^-24 relative resolution, and the MTF's FFTs run twice as fast.
+        signal = np.empty(expected.shape, np.float32)
         if gain_spread > 0:
-            k = 1.0 / gain_spread**2
-            signal = rng.gamma(np.maximum(n * k, 1e-12), 1.0 / k) * (n > 0)
+            (_deposit_numba if engine == "numba" else _deposit_numpy)(rng, n, 1.0 / gain_spread**2,
+                                                                      float(conversion_gain), signal)
         else:
-            signal = n
-        signal *= conversion_gain
+            np.multiply(n, float(conversion_gain), out=signal, casting="unsafe")
         if mtf is not None:
             signal = apply_mtf(signal, mtf)
-        if gain_map is not None:
-            signal *= gain_map
-        signal += dark_offset + read_noise * rng.standard_normal(signal.shape)
-        out = np.clip(np.rint(signal), 0, 65535)
-        if defects is not None:
-            out[defects == 1] = 65535
-            out[defects == -1] = 0
-        return out.astype(np.uint16)
+        gain_map = np.ones(expected.shape) if gain_map is None else np.asarray(gain_map, dtype=np.float64)
+        defects = np.zeros(expected.shape, np.int8) if defects is None else np.asarray(defects, dtype=np.int8)
+        out = np.empty(expected.shape, np.uint16)
+        (_readout_numba if engine == "numba" else _readout_numpy)(
+            rng, np.ascontiguousarray(signal), np.ascontiguousarray(gain_map), float(dark_offset),
+            float(read_noise), np.ascontiguousarray(defects), out)
+        return out
     raise ConfigError(f"detector.model = {model!r}: expected ideal, counting or integrating")

@@ -32,14 +32,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import optics
-from ._raster import pack_particles, rasterize
+from ._raster import RasterBuffers, pack_particles, rasterize
 from .config import SimulationConfig
 from .dynamics.integrate import Sites, overdamped_steps
 from .dynamics.interactions import InteractionParams, interaction_sites, pair_potential_table
 from .dynamics.motion import NoiseStream
 from .dynamics.reactions import (Lineage, dose_rate_scaling, etched_thickness, evolve_outline, merge_outlines,
                                  nucleation_count)
-from .detector import load_mtf_matrix, parametric_mtf, record, resample_mtf
+from .detector import half_plane, load_mtf_matrix, parametric_mtf, record, resample_mtf
 from .errors import ConfigError
 from .hydrodynamics import shape_diffusion
 from .liquid import liquid_thickness_map
@@ -115,10 +115,14 @@ class Simulation:
     config : validated configuration
     seed : this video's seed (every random stream is spawned from it)
     video_id : name of the video in its dataset
+    engine : ``"numba"`` (kernels) or ``"numpy"`` (the references; same physics, values equal
+        to rounding)
     """
 
-    def __init__(self, config: SimulationConfig, *, seed: int, video_id: str = "video_000") -> None:
+    def __init__(self, config: SimulationConfig, *, seed: int, video_id: str = "video_000",
+                 engine: str = "numba") -> None:
         self.config = config
+        self.engine = engine
         v, im, pc, det = config.video, config.imaging, config.particles, config.detector
         ss = np.random.SeedSequence(int(seed))
         scene_ss, liquid_ss, detector_ss, noise_ss = ss.spawn(4)
@@ -167,13 +171,18 @@ class Simulation:
             rng=np.random.default_rng(liquid_ss),
         )
         self._blur_px = optics.blur_sigma_nm(lq.thickness_nm, base_nm=im.blur_base_nm, per_nm=im.blur_per_nm) / p
+        n0 = im.dose_rate_e_per_A2_s * im.exposure_s * (10.0 * p) ** 2
+        self._imager = optics.Imager(n0, self.liquid_nm, mode=im.mode, window_thickness_nm=lq.window_thickness_nm,
+                                     efficiency_per_nm=im.haadf_efficiency_per_nm, sigma_px=self._blur_px,
+                                     engine=engine)
+        self._raster_buffers = RasterBuffers(shape)
 
         # Detector: MTF and fixed pattern (gain map, hot and dead pixels).
         drng = np.random.default_rng(detector_ss)
         self._mtf = None
         if det.model != "ideal":
-            self._mtf = (resample_mtf(load_mtf_matrix(det.mtf_file), shape) if det.mtf_file
-                         else parametric_mtf(shape, q0=det.mtf_q0, floor=det.mtf_floor))
+            self._mtf = half_plane(resample_mtf(load_mtf_matrix(det.mtf_file), shape) if det.mtf_file
+                                   else parametric_mtf(shape, q0=det.mtf_q0, floor=det.mtf_floor), shape)
         self._gain_map = 1 + det.gain_nonuniformity * drng.standard_normal(shape)
         u = drng.random(shape)
         self._defects = np.where(u < det.hot_pixel_fraction, 1,
@@ -378,32 +387,35 @@ class Simulation:
                          noise=self._noise, velocity_nm_s=self._flow, sites=self._sites, params=self._params)
 
     def _exposure(self, drift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Expected image averaged over the exposure, and labels/positions/angles at mid-exposure."""
+        """Expected image averaged over the exposure, and labels/positions/angles at mid-exposure.
+
+        The blurred particle-free image is the same in every state, so the mean over the
+        ``blur_steps`` states is that image plus the mean of the states' particle terms
+        (:meth:`simulator.optics.Imager.add`).
+        """
         im, dyn = self.config.imaging, self.config.dynamics
+        total = self._imager.background_blurred.copy()
         if dyn.model == "static":
-            expected, labels = self.expected_electrons(self.positions_nm + drift, self.angles)
-            return expected, labels, self.positions_nm + drift, self.angles.copy()
+            labels = self._render(total, self.positions_nm + drift, self.angles, weight=1.0)
+            return total, labels, self.positions_nm + drift, self.angles.copy()
         B = dyn.blur_steps
         times = im.exposure_s * (np.arange(B) + 0.5) / B
-        total = None
         now = 0.0
         for k, t in enumerate(times):
             self._advance(t - now)
             now = t
-            e, lab = self.expected_electrons(self.positions_nm + drift, self.angles)
-            total = e if total is None else total + e
+            lab = self._render(total, self.positions_nm + drift, self.angles, weight=1.0 / B)
             if k == B // 2:
                 labels, pos, ang = lab, self.positions_nm + drift, self.angles.copy()
         self._advance(im.frame_interval_s - now)
-        return total / B, labels, pos, ang
+        return total, labels, pos, ang
 
     # ------------------------------------------------------------------ rendering
 
-    def expected_electrons(self, positions_nm: np.ndarray, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expected electrons per pixel (before the detector) and labels for one particle state."""
-        im, lq = self.config.imaging, self.config.liquid
-        p = im.pixel_size_nm
-        shape = self.meta.shape[1:]
+    def _render(self, out: np.ndarray, positions_nm: np.ndarray, angles: np.ndarray, *, weight: float) -> np.ndarray:
+        """Add ``weight`` × the particles' term of the blurred expected image of one state to
+        ``out`` (:meth:`simulator.optics.Imager.add`); return that state's labels."""
+        p = self.config.imaging.pixel_size_nm
         verts, heights, rounding, profiles = self._packed_static
         n = len(verts)
         packed = pack_particles(
@@ -411,14 +423,16 @@ class Simulation:
             heights, rounding, profiles, np.full(n, 1 / self.material.mean_free_path_nm),
             np.full(n, self.material.haadf_weight), self.ids,
         )
-        tau_p, thick, haadf, labels = rasterize(packed, [s.radius_nm for s in self.specs], shape, pixel_size_nm=p)
-        n0 = im.dose_rate_e_per_A2_s * im.exposure_s * (10.0 * p) ** 2
-        if im.mode == "bright-field":
-            expected = optics.bright_field(n0, tau_p, thick, self.liquid_nm, window_thickness_nm=lq.window_thickness_nm)
-        else:
-            expected = optics.haadf(n0, haadf, thick, self.liquid_nm, window_thickness_nm=lq.window_thickness_nm,
-                                    efficiency_per_nm=im.haadf_efficiency_per_nm)
-        return optics.blur(expected, self._blur_px), labels
+        tau_p, thick, haadf, labels = rasterize(packed, None, self.meta.shape[1:],
+                                                pixel_size_nm=p, engine=self.engine, buffers=self._raster_buffers)
+        self._imager.add(out, tau_p, haadf, thick, weight=weight)
+        return labels
+
+    def expected_electrons(self, positions_nm: np.ndarray, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expected electrons per pixel (before the detector) and labels for one particle state."""
+        out = self._imager.background_blurred.copy()
+        labels = self._render(out, positions_nm, angles, weight=1.0)
+        return out, labels
 
     def frames(self) -> Iterator[FrameOutput]:
         """Render the frames in order (a generator; iterate once)."""
@@ -436,7 +450,7 @@ class Simulation:
                 expected, model=det.model, mtf=self._mtf, rng=self._noise_rng,
                 conversion_gain=det.conversion_gain, gain_spread=det.gain_spread, read_noise=det.read_noise,
                 dark_offset=det.dark_offset, gain_map=self._gain_map, defects=self._defects,
-                saturation_counts_per_frame=det.saturation_counts_per_frame,
+                saturation_counts_per_frame=det.saturation_counts_per_frame, engine=self.engine,
             )
             rows = [
                 {"frame": t, "id": int(self.ids[i]), "x_nm": float(pos[i, 0]), "y_nm": float(pos[i, 1]),
@@ -451,9 +465,10 @@ class Simulation:
         self.tracks = lineage.tracks
 
 
-def simulate_video(config: SimulationConfig, *, seed: int, video_id: str = "video_000") -> Video:
+def simulate_video(config: SimulationConfig, *, seed: int, video_id: str = "video_000",
+                   engine: str = "numba") -> Video:
     """Render a whole video in memory (for small videos and tests; datasets stream instead)."""
-    sim = Simulation(config, seed=seed, video_id=video_id)
+    sim = Simulation(config, seed=seed, video_id=video_id, engine=engine)
     frames, labels, particles, events = [], [], [], []
     for out in sim.frames():
         frames.append(out.image)
