@@ -84,6 +84,18 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _realism(args: argparse.Namespace) -> int:
+    from .realism import realism
+
+    r = realism(args.real, args.out, calibration=args.calibration, preset=args.preset, size=args.size,
+                frames=args.frames, seed=args.seed, overrides=args.set)
+    for k, s in r["scores"].items():
+        print(f"{k:<7} NPS log-RMS {s['nps_log_rms']:.3f}  Wasserstein(rel) {s['wasserstein_relative']:.4f}  "
+              f"KS(rel) {s['ks_relative']:.3f}  Wasserstein(counts) {s['wasserstein_counts']:.1f}")
+    print(f"wrote {Path(args.out) / 'realism.json'} and {Path(args.out) / 'index.md'}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="score methods on the benchmark suite (and gate regressions)")
     p.add_argument("--suite", default="quick", help="quick (CI), standard or full")
@@ -112,3 +124,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("results", nargs="+", type=Path)
     p.add_argument("--out", type=Path, default=Path("report"))
     p.set_defaults(func=_report)
+
+    p = sub.add_parser("realism", help="compare real frames with simulated ones, before and after calibration")
+    p.add_argument("--real", nargs="+", type=Path, required=True, help="real TIFF frames, stacks or folders")
+    p.add_argument("--calibration", type=Path, help="calib.json of `nanoaq calibrate` (the 'after' set)")
+    p.add_argument("--out", type=Path, default=Path("realism"))
+    p.add_argument("--preset", default="brownian-prisms", help="simulated scene (default brownian-prisms)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override (repeatable)")
+    p.add_argument("--size", type=int, default=512, help="simulated frame size in px (default 512)")
+    p.add_argument("--frames", type=int, default=2, help="simulated frames (default 2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_realism)

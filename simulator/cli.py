@@ -36,6 +36,8 @@ def _simulate(args: argparse.Namespace) -> int:
         overrides += [f"video.height_px={args.size}", f"video.width_px={args.size}"]
     if args.videos is not None:
         overrides.append(f"video.count={args.videos}")
+    if args.calibration is not None:
+        overrides.append(f"detector.calibration={json.dumps(str(args.calibration))}")
     config = load_config(None if args.config else args.preset, file=args.config, overrides=overrides)
     out = write_dataset(config, args.out, seed=args.seed, workers=args.workers, dask=args.dask,
                         progress=not args.quiet)
@@ -94,6 +96,29 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _roi(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected X,Y,W,H in pixels, e.g. 0,0,200,200") from None
+    return x, y, w, h
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from .calibration import calibrate, read_frames, save_calibration
+
+    frames, sources, pixel, dtype = read_frames(args.frames)
+    calib = calibrate(frames, sources=sources, pixel_size_nm=pixel, dtype=dtype, rois=args.roi,
+                      dark_particles=not args.bright_particles, patch_px=args.patch,
+                      read_noise=args.read_noise, dark_offset=args.dark_offset)
+    out = save_calibration(calib, args.out)
+    print(f"calibrated from {calib.n_frames} frame(s), {calib.n_patches} background patches of {calib.patch_px} px: "
+          f"noise gain {calib.noise_gain:.4g}, read noise {calib.read_noise:.4g}, offset {calib.dark_offset:.4g}, "
+          f"MTF at Nyquist/2 {calib.mtf[len(calib.mtf) // 2]:.3f} ({calib.mtf_method}); {calib.photon_transfer_note}")
+    print(f"wrote {out}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the simulator's subcommands to ``nanoaq``."""
     p = sub.add_parser("presets", help="list the shipped simulation presets")
@@ -119,8 +144,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dask", metavar="local|tcp://HOST:8786",
                    help="render on a dask.distributed cluster: a LocalCluster, or an existing "
                    "scheduler whose workers share the output file system")
+    p.add_argument("--calibration", type=Path,
+                   help="calib.json of `nanoaq calibrate`: render with the real frames' detector and background "
+                   "(same as --set detector.calibration=PATH)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_simulate)
+
+    p = sub.add_parser("calibrate", help="measure detector MTF, noise, gain and background of real frames")
+    p.add_argument("frames", nargs="+", type=Path, help="TIFF frames, stacks or folders of them")
+    p.add_argument("--out", type=Path, required=True, help="calibration file to write (calib.json)")
+    p.add_argument("--roi", type=_roi, action="append", metavar="X,Y,W,H",
+                   help="a background rectangle in px (repeatable); default: found automatically")
+    p.add_argument("--patch", type=int, default=64, help="NPS patch side in px (default 64)")
+    p.add_argument("--read-noise", type=float, help="known read noise (counts RMS), for a single exposure level")
+    p.add_argument("--dark-offset", type=float, help="known level at zero dose (counts)")
+    p.add_argument("--bright-particles", action="store_true", help="particles brighter than the liquid (HAADF)")
+    p.set_defaults(func=_calibrate)
 
     p = sub.add_parser("info", help="summarise a dataset")
     p.add_argument("dataset", type=Path)

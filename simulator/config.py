@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 from .errors import ConfigError
 
@@ -116,6 +116,18 @@ class DetectorConfig(_Strict):
     saturation_counts_per_frame: float = Field(
         2000.0, gt=0.0, description="counting: electrons per pixel per frame at which coincidence loss reaches 1/e"
     )
+    calibration: str | None = Field(
+        None, description="calib.json of `nanoaq calibrate`: integrating detector with the measured MTF, noise "
+        "gain, read noise and offset, dose and background texture of real frames (simulator.calibration)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_calibration(self, handler: Any) -> dict[str, Any]:
+        # Without a calibration the dump (and so every dataset's config.json) keeps its bytes.
+        data = handler(self)
+        if data.get("calibration", "") is None:
+            del data["calibration"]
+        return data
 
 
 class LiquidConfig(_Strict):

@@ -121,6 +121,12 @@ class Simulation:
 
     def __init__(self, config: SimulationConfig, *, seed: int, video_id: str = "video_000",
                  engine: str = "numba") -> None:
+        calib = None
+        if config.detector.calibration:  # real-frame calibration (simulator.calibration)
+            from .calibration import calibrated_config, load_calibration
+
+            calib = load_calibration(config.detector.calibration)
+            config = calibrated_config(config, calib)
         self.config = config
         self.engine = engine
         v, im, pc, det = config.video, config.imaging, config.particles, config.detector
@@ -183,6 +189,11 @@ class Simulation:
         if det.model != "ideal":
             self._mtf = half_plane(resample_mtf(load_mtf_matrix(det.mtf_file), shape) if det.mtf_file
                                    else parametric_mtf(shape, q0=det.mtf_q0, floor=det.mtf_floor), shape)
+        self._clip = None
+        if calib is not None:
+            from .calibration import calibrated_mtf
+
+            self._mtf, self._clip = half_plane(calibrated_mtf(calib, shape), shape), calib.saturation_level
         self._gain_map = 1 + det.gain_nonuniformity * drng.standard_normal(shape)
         u = drng.random(shape)
         self._defects = np.where(u < det.hot_pixel_fraction, 1,
@@ -452,6 +463,8 @@ class Simulation:
                 dark_offset=det.dark_offset, gain_map=self._gain_map, defects=self._defects,
                 saturation_counts_per_frame=det.saturation_counts_per_frame, engine=self.engine,
             )
+            if self._clip is not None:
+                image = np.minimum(image, self._clip).astype(image.dtype)
             rows = [
                 {"frame": t, "id": int(self.ids[i]), "x_nm": float(pos[i, 0]), "y_nm": float(pos[i, 1]),
                  "angle_rad": float(angles[i] % (2 * np.pi)), "area_nm2": float(self.specs[i].outline.area),

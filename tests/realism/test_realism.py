@@ -1,0 +1,53 @@
+"""Realism scores (benchmark.realism) and the calibrate/simulate/realism commands."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmark.cli import main
+from benchmark.realism import frame_statistics, realism_scores
+from simulator.dataset import open_dataset
+
+
+def test_identical_sets_score_zero_and_scaled_noise_scores_its_log() -> None:
+    rng = np.random.default_rng(0)
+    a = 100 + 5 * rng.standard_normal((2, 128, 128))
+    b = 100 + 50 * rng.standard_normal((2, 128, 128))
+    sa = frame_statistics(a)
+    same = realism_scores(sa, sa)
+    assert same["nps_log_rms"] == 0 and same["wasserstein_relative"] == 0 and same["ks_relative"] == 0
+    far = realism_scores(sa, frame_statistics(b))
+    assert far["nps_log_rms"] == pytest.approx(2.0, abs=0.1)  # 10x the amplitude: 100x the power
+    assert far["ks_relative"] > 0.3
+
+
+def test_real_frames_look_more_real_after_calibration(real_dir, tmp_path, capsys) -> None:
+    frames = [str(real_dir / "000.tif"), str(real_dir / "135.tif")]
+    calib = tmp_path / "calib.json"
+    assert main(["calibrate", *frames, "--out", str(calib)]) == 0
+    saved = json.loads(calib.read_text())
+    assert saved["saturation_level"] == 255 and saved["pixel_size_nm"] == pytest.approx(1.727, abs=1e-3)
+    out = tmp_path / "realism"
+    assert main(["realism", "--real", *frames, "--calibration", str(calib), "--out", str(out),
+                 "--size", "256", "--frames", "1"]) == 0
+    scores = json.loads((out / "realism.json").read_text())["scores"]
+    before, after = scores["before"], scores["after"]
+    assert after["nps_log_rms"] < before["nps_log_rms"] / 3
+    assert after["wasserstein_relative"] < before["wasserstein_relative"]
+    assert after["ks_relative"] < before["ks_relative"]
+    assert after["wasserstein_counts"] < before["wasserstein_counts"]
+    for name in ("montage.png", "nps.png", "histogram.png", "index.md"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_simulate_with_calibration_option(real_dir, tmp_path) -> None:
+    calib = tmp_path / "calib.json"
+    assert main(["calibrate", str(real_dir / "060.tif"), "--out", str(calib)]) == 0
+    assert main(["simulate", "--calibration", str(calib), "--frames", "1", "--size", "128", "--videos", "1",
+                 "--quiet", "--out", str(tmp_path / "ds")]) == 0
+    video = open_dataset(tmp_path / "ds").read_video("video_000")
+    assert video.frames.max() <= 255  # clipped where the real frames clip
+    assert video.config["detector"]["calibration"] == str(calib)
