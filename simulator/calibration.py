@@ -246,6 +246,8 @@ def calibrate(
     frames = np.asarray(frames, np.float64)
     if frames.ndim == 2:
         frames = frames[None]
+    if patch_px < 16 or patch_px % 2:
+        raise UserError(f"--patch {patch_px}: expected an even number of pixels >= 16")
     T, H, W = frames.shape
     warnings: list[str] = []
 
@@ -385,9 +387,9 @@ def calibrated_config(config: SimulationConfig, calib: Calibration) -> Simulatio
     - dose rate: the background then receives ``N = (mean − offset) / conversion_gain``
       electrons per pixel: ``N = dose · exposure · (10·pixel)² · exp(−2w/λ_SiN − L/λ_water)``
       at the configured liquid ``L`` and windows ``w`` (Beer–Lambert, :mod:`simulator.optics`);
-    - liquid: thickness variation ``rms_relative · λ_water`` (nm) with correlation length
-      ``correlation_length_px · pixel_size_nm`` (a relative change of transmission δI/I =
-      −δL/λ_water), when a texture was measured.
+    - liquid: thickness variation ``rms_relative · λ_water`` (nm; 0 when no texture was
+      measured) with correlation length ``correlation_length_px · pixel_size_nm`` (a relative
+      change of transmission δI/I = −δL/λ_water).
     """
     from .materials import get_material
 
@@ -401,9 +403,9 @@ def calibrated_config(config: SimulationConfig, calib: Calibration) -> Simulatio
     data["detector"].update(model="integrating", conversion_gain=float(gain), read_noise=float(calib.read_noise),
                             dark_offset=float(max(calib.dark_offset, 0.0)))
     data["imaging"]["dose_rate_e_per_A2_s"] = float(dose)
-    if calib.texture.rms_relative > 0 and calib.texture.correlation_length_px > 0:
-        data["liquid"].update(variation_nm=float(calib.texture.rms_relative * water.mean_free_path_nm),
-                              variation_length_nm=float(calib.texture.correlation_length_px * im.pixel_size_nm))
+    data["liquid"]["variation_nm"] = float(calib.texture.rms_relative * water.mean_free_path_nm)
+    if calib.texture.correlation_length_px > 0:
+        data["liquid"]["variation_length_nm"] = float(calib.texture.correlation_length_px * im.pixel_size_nm)
     from .config import validate_config
 
     return validate_config(data, origin=f"detector.calibration = {det.calibration!r}")
