@@ -126,21 +126,25 @@ def _deposit(y, x, t, f, k, il, hw, ids, tau, thick, haadf, labels, best):
 
 
 @njit(cache=True, nogil=True)
-def _min_affine(A, P, m, dx):
-    """``min(A[e] + P[e]·dx for e < m)``, in four independent chains (min is exact, so the
-    order does not change the result; one chain would wait on each comparison)."""
-    d0 = d1 = d2 = d3 = 1e300
-    e = 0
-    while e + 3 < m:
-        d0 = min(d0, A[e] + P[e] * dx)
-        d1 = min(d1, A[e + 1] + P[e + 1] * dx)
-        d2 = min(d2, A[e + 2] + P[e + 2] * dx)
-        d3 = min(d3, A[e + 3] + P[e + 3] * dx)
-        e += 4
-    while e < m:
-        d0 = min(d0, A[e] + P[e] * dx)
-        e += 1
-    return min(min(d0, d1), min(d2, d3))
+def _lower_envelope(A, P, order, m, hull):
+    """Lines ``A[e] + P[e]·x`` that form their minimum, in the order they are the minimum as x
+    grows (``order``: the lines by decreasing slope); written to ``hull``, count returned."""
+    nh = 0
+    for i in range(m):
+        e = order[i]
+        if nh > 0 and P[hull[nh - 1]] == P[e]:
+            if A[e] >= A[hull[nh - 1]]:
+                continue
+            nh -= 1
+        while nh >= 2:  # the last line is never the minimum if e undercuts it before it starts
+            l1, l2 = hull[nh - 2], hull[nh - 1]
+            if (A[e] - A[l1]) * (P[l1] - P[l2]) <= (A[l2] - A[l1]) * (P[l1] - P[e]):
+                nh -= 1
+            else:
+                break
+        hull[nh] = e
+        nh += 1
+    return nh
 
 
 @njit(cache=True, nogil=True)
@@ -159,11 +163,12 @@ def _row_range(A, P, m, level):
 
 @njit(cache=True, nogil=True)
 def _particle_convex(k, lines, m, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau, thick, haadf, labels, best,
-                     P, Q, A, cand):
+                     P, Q, A, cand, hull):
     """One convex particle: rows are cut to the pixels whose centre is within half a pixel
     diagonal of the outline (intersection of half-planes); pixels wholly in the flat top take
-    ``h`` without any distance; the others take the smallest line distance, and sub-samples
-    only look at the edges that can be nearest within the pixel."""
+    ``h`` without any distance; the others take the smallest line distance, read along the row
+    from the lines' lower envelope (built once per row), and sub-samples only look at the edges
+    that can be nearest within the pixel."""
     cx, cy, c, s = params[k, 0], params[k, 1], params[k, 2], params[k, 3]
     h, r, prof, il, hw = params[k, 4], params[k, 5], params[k, 6], params[k, 7], params[k, 8]
     hd = 0.7072 * pixel_nm
@@ -172,6 +177,7 @@ def _particle_convex(k, lines, m, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau
         nx, ny = lines[e, 0], lines[e, 1]
         P[e] = nx * c - ny * s  # L_e = c_e + P_e·dx + Q_e·dy (dx, dy: lab-frame offsets in nm)
         Q[e] = nx * s + ny * c
+    order = np.argsort(-P[:m])
     # Wholly inside and flat (t = h, one sample): d >= max(2δ, r), or d - δ >= r for a rounded edge.
     flat = max(2.0 * hd, r)
     if prof == 0:
@@ -191,12 +197,20 @@ def _particle_convex(k, lines, m, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau
             fa = max(xa, int(np.ceil(flo / pixel_nm + cx - 0.5)) + 1)
             fb = min(xb, int(np.floor(fhi / pixel_nm + cx - 0.5)))
             fb = max(fb, fa)
+        nh = _lower_envelope(A, P, order, m, hull)
+        j = 0
         for x in range(xa, xb):
             if fa <= x < fb:
                 _deposit(y, x, h, 1.0, k, il, hw, ids, tau, thick, haadf, labels, best)
                 continue
             dx = (x + 0.5 - cx) * pixel_nm
-            d = _min_affine(A, P, m, dx)
+            d = A[hull[j]] + P[hull[j]] * dx
+            while j + 1 < nh:
+                dn = A[hull[j + 1]] + P[hull[j + 1]] * dx
+                if dn > d:
+                    break
+                j += 1
+                d = dn
             if d < -hd:
                 continue  # wholly outside
             if d > hd and (d >= 2.0 * hd or (prof == 0 and d - hd >= r)):
@@ -275,7 +289,7 @@ def _raster_numba(verts, edges, offsets, params, ids, pixel_nm, ss, radius_nm, t
         vmax = max(vmax, offsets[k + 1] - offsets[k])
     lines = np.empty((vmax, 3))
     P, Q, A = np.empty(vmax), np.empty(vmax), np.empty(vmax)
-    cand = np.empty(vmax, np.int64)
+    cand, hull = np.empty(vmax, np.int64), np.empty(vmax, np.int64)
     for k in range(params.shape[0]):
         cx, cy = params[k, 0], params[k, 1]
         rad = radius_nm[k] / pixel_nm + 1.0
@@ -287,7 +301,7 @@ def _raster_numba(verts, edges, offsets, params, ids, pixel_nm, ss, radius_nm, t
         m = _convex_lines(verts, a, b, lines) if b - a >= 3 else -1
         if m > 0:
             _particle_convex(k, lines, m, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau, thick, haadf, labels,
-                             best, P, Q, A, cand)
+                             best, P, Q, A, cand, hull)
         else:
             _particle_general(k, verts, edges, a, b, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau, thick,
                               haadf, labels, best)

@@ -187,13 +187,16 @@ class Simulation:
         drng = np.random.default_rng(detector_ss)
         self._mtf = None
         if det.model != "ideal":
+            # On the rfft2 half-plane, in float32 as the integrating detector's signal.
             self._mtf = half_plane(resample_mtf(load_mtf_matrix(det.mtf_file), shape) if det.mtf_file
-                                   else parametric_mtf(shape, q0=det.mtf_q0, floor=det.mtf_floor), shape)
+                                   else parametric_mtf(shape, q0=det.mtf_q0, floor=det.mtf_floor),
+                                   shape).astype(np.float32)
         self._clip = None
         if calib is not None:
             from .calibration import calibrated_mtf
 
-            self._mtf, self._clip = half_plane(calibrated_mtf(calib, shape), shape), calib.saturation_level
+            self._mtf = half_plane(calibrated_mtf(calib, shape), shape).astype(np.float32)
+            self._clip = calib.saturation_level
         self._gain_map = 1 + det.gain_nonuniformity * drng.standard_normal(shape)
         u = drng.random(shape)
         self._defects = np.where(u < det.hot_pixel_fraction, 1,
