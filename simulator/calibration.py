@@ -59,6 +59,12 @@ CALIBRATION_SCHEMA_VERSION = 1
 #: undetermined.
 _MIN_LEVEL_SPREAD = 0.1
 _MIN_PATCHES = 4
+#: Photon transfer is accepted only if the NPS grows with the level significantly (t statistic of
+#: the slope above this: ~0.1 % chance for noise alone) and the fitted dark offset is not
+#: implausibly negative (below −this × the mean level: the levels would then be far from
+#: proportional to the dose).
+_MIN_SLOPE_T = 3.0
+_MAX_NEGATIVE_OFFSET = 0.25
 
 
 class PhotonTransfer(BaseModel):
@@ -284,16 +290,19 @@ def calibrate(
     spread = (levels_a.max() - levels_a.min()) / levels_a.mean() if len(levels_a) > 1 else 0.0
     if len(levels_a) < 2:
         note = "photon transfer impossible: one frame (one exposure level)"
+    elif len(levels_a) < 3:
+        note = "photon transfer impossible: two frames leave no degree of freedom to test the fit (need 3 or more)"
     elif spread < _MIN_LEVEL_SPREAD:
         note = (f"photon transfer impossible: the frames' background levels differ by {100 * spread:.1f}% "
                 f"(< {100 * _MIN_LEVEL_SPREAD:.0f}%): one exposure level")
     else:
         fit = ns.photon_transfer_spectra(levels_a, spectra_a, freq, dark_offset=dark_offset)
-        g, r2, off = fit["noise_gain"], fit["read_noise_squared"], fit["dark_offset"]
-        if g <= 0 or r2 < -0.05 * float(nps_mean[-1]) or off >= levels_a.min():
+        g, r2, off, t = fit["noise_gain"], fit["read_noise_squared"], fit["dark_offset"], fit["slope_t"]
+        if (g <= 0 or t < _MIN_SLOPE_T or r2 < -0.05 * float(nps_mean[-1]) or off >= levels_a.min()
+                or off < -_MAX_NEGATIVE_OFFSET * levels_a.mean()):
             note = (f"photon transfer failed: the NPS does not grow with the background level as shot noise "
-                    f"does (gain {g:.3g}, read noise² {r2:.3g}, offset {off:.3g}); the frames were probably "
-                    "rescaled one by one, or are not shot-noise limited")
+                    f"does (gain {g:.3g}, t = {t:.2g}, read noise² {r2:.3g}, offset {off:.4g}); the frames were "
+                    "probably rescaled one by one, or are not shot-noise limited")
         else:
             note = (f"photon transfer over {len(levels_a)} frames with levels {levels_a.min():.4g}-"
                     f"{levels_a.max():.4g}")

@@ -80,6 +80,15 @@ def test_one_level_says_photon_transfer_is_impossible_and_uses_given_read_noise(
     assert any("read noise unknown" in w for w in single.warnings)
 
 
+def test_noise_that_does_not_grow_with_the_level_is_refused(stack: np.ndarray) -> None:
+    """Frames rescaled one by one (the real frames' case): levels differ, the NPS does not."""
+    shifted = stack[9:12] + np.array([0.0, 60.0, 120.0])[:, None, None]
+    calib = calibrate(shifted, patch_px=PATCH)
+    assert calib.photon_transfer is None and calib.photon_transfer_note.startswith("photon transfer failed")
+    two = calibrate(stack[[0, 11]], patch_px=PATCH)
+    assert two.photon_transfer is None and "two frames" in two.photon_transfer_note
+
+
 def test_calibration_round_trips(stack: np.ndarray, tmp_path) -> None:
     calib = calibrate(stack[:2], patch_px=PATCH)
     path = save_calibration(calib, tmp_path / "calib.json")
@@ -160,3 +169,15 @@ def test_bad_calibration_file_is_config_error(tmp_path) -> None:
                                                     "video.frames=1", "video.height_px=32", "video.width_px=32"])
     with pytest.raises(ConfigError, match="no such file"):
         simulate_video(cfg, seed=0)
+
+
+def test_nps_of_white_noise_is_its_variance_and_background_mask_keeps_flat_frames() -> None:
+    rng = np.random.default_rng(1)
+    frame = 50.0 + 3.0 * rng.standard_normal((256, 256))
+    mask = ns.background_mask(frame)
+    assert mask.mean() > 0.95
+    nps = ns.radial_profile(ns.patch_nps(ns.background_patches(frame, mask, patch=32)))
+    np.testing.assert_allclose(nps[2:], 9.0, rtol=0.1)
+    frame[100:130, 100:130] -= 30.0  # a dark particle
+    mask = ns.background_mask(frame)
+    assert not mask[95:135, 95:135].any() and mask[:60, :60].all()

@@ -30,6 +30,7 @@ def test_real_frames_look_more_real_after_calibration(real_dir, tmp_path, capsys
     assert main(["calibrate", *frames, "--out", str(calib)]) == 0
     saved = json.loads(calib.read_text())
     assert saved["saturation_level"] == 255 and saved["pixel_size_nm"] == pytest.approx(1.727, abs=1e-3)
+    assert saved["photon_transfer"] is None and saved["mtf_method"] == "single-level"
     out = tmp_path / "realism"
     assert main(["realism", "--real", *frames, "--calibration", str(calib), "--out", str(out),
                  "--size", "256", "--frames", "1"]) == 0
