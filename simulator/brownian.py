@@ -10,9 +10,10 @@ with ξ standard normal, the body displacement rotated into the lab frame by the
 (2006)).  The lab-frame MSD is then 2(D∥ + D⊥)t = 4Dt with D = (D∥ + D⊥)/2, and the rotational
 MSD 2 Dr t.
 
-Boundary rule: the field of view is bounded by reflecting walls; a centre that crosses an edge
-is mirrored back inside, so particles stay in the field for the whole video (the walls stand for
-the larger liquid cell, whose particles exchange with the field as often as they leave it).
+Boundary rule: a centre that crosses a wall (``lo``/``hi``) is mirrored back inside.  The
+simulation puts the walls at the edges of its box: the field of view itself
+(``dynamics.boundary = "reflect"``), or a box wider than the field by a margin (``"open"``, the
+default), so that particles leave and enter the field (:func:`simulator.simulate.simulation_box`).
 
 ``step_numba`` is the kernel (numba, writes in place); ``step_numpy`` the NumPy reference; both
 take the same pre-drawn normal numbers, so they agree to rounding.

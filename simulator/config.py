@@ -201,6 +201,18 @@ class DynamicsConfig(_Strict):
     potential -30 mV (zeta potential of citrate-capped Au, -30 to -50 mV, Park & Shumaker-Parry,
     JACS 136, 1907 (2014)), Hamaker constant of Au across water 1e-19 J (0.9-3e-19 J, Parsegian &
     Weiss, J. Colloid Interface Sci. 81, 285 (1981)), hard core 1 nm (ligand shell).
+
+    Boundary (simulator.simulate.simulation_box, simulator.dynamics.reactions.Lineage):
+    ``open`` (default) simulates a box larger than the field of view by ``boundary_margin_nm``
+    on each side (0 = two particle lengths), filled at the density of ``particles.count`` in the
+    field, with reflecting walls at the box edge; particles leave and enter the field as in an
+    experiment, where the field (~0.1-1 um) is a small part of a ~50 um window full of particles
+    (Ross, Liquid Cell Electron Microscopy, 2016, ch. 1).  The labels and tables show only what is in
+    view; a track ends when its particle leaves the field and a particle that enters (or comes
+    back) starts a new track (the Cell Tracking Challenge convention for objects entering the
+    field).  ``reflect``: walls at the field edges, every particle stays in view (the previous
+    rule).  ``contact_nm``: outline distance of two particles in contact (chain ids of
+    particles.csv, simulator.dynamics.chains).
     """
 
     model: Literal["static", "brownian", "fbm", "ctrw"] = Field("static", description="motion model")
@@ -223,6 +235,12 @@ class DynamicsConfig(_Strict):
     depletant_radius_nm: float = Field(2.0, gt=0.0, le=1000.0, description="depletant radius (nm)")
     max_step_nm: float = Field(0.5, gt=0.0, le=100.0,
                                description="largest rms random step with interactions (sets the sub-step)")
+    boundary: Literal["open", "reflect"] = Field(
+        "open", description="open: particles leave and enter the field (box wider by a margin); reflect: walls at the field edge")
+    boundary_margin_nm: float = Field(0.0, ge=0.0, le=100_000.0,
+                                      description="margin of the simulation box beyond the field (nm); 0 = two particle lengths")
+    contact_nm: float = Field(2.0, ge=0.0, le=100.0,
+                              description="outline distance at which particles are in contact (chains, nm)")
 
     @model_validator(mode="after")
     def _checks(self) -> "DynamicsConfig":

@@ -160,14 +160,14 @@ def make_shape(
     raise ConfigError(f"shape {name!r} is unknown; known shapes: {', '.join(SHAPES)}")
 
 
-def profile_volume(spec: ShapeSpec) -> float:
-    """Volume (nm³) of the profile, ∫ t dA, by integrating over inward offsets of the outline.
+def profile_volume(spec: ShapeSpec, *, n_offsets: int = 400) -> float:
+    """Volume (nm³) of the profile, ∫ t dA, by integrating over ``n_offsets`` inward offsets of the outline.
 
     ``dA = perimeter(d) dd`` for the outline eroded by ``d``; used as an independent check of the
     rasteriser.  For a sphere this equals 4/3 π R³ up to the polygon approximation.
     """
     r = spec.rounding_nm
-    n = 400
+    n = int(n_offsets)
     d = (np.arange(n) + 0.5) * r / n
     perims = np.array([spec.outline.buffer(-x, quad_segs=_ARC_SEGMENTS).length for x in d])
     if spec.profile == ROUNDED:

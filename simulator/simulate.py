@@ -22,6 +22,12 @@ steps per frame interval (more with interactions, see ``Simulation._init_dynamic
 mean of the expected images of ``dynamics.blur_steps`` states evenly spaced over the exposure
 (at (k + ½)/B of it); the ground truth (labels and table) is the middle one, at mid-exposure.  A random sample drift (RMS ``drift_nm_per_frame`` per frame, a random walk) moves the
 whole scene; the ground truth includes it, since it is where the particles appear.
+
+Boundary (``dynamics.boundary``, :func:`simulation_box`): with ``open`` the particles live in a box
+wider than the field of view and leave and enter the field; labels and ``particles.csv`` hold only
+the particles visible in the mid-exposure labels, and tracks follow what is visible
+(:class:`simulator.dynamics.reactions.Lineage`: a particle that leaves ends its track, one that
+enters starts a new one).  Every frame's rows carry ``chain_id`` (:mod:`simulator.dynamics.chains`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import numpy as np
 from . import optics
 from ._raster import RasterBuffers, pack_particles, rasterize
 from .config import SimulationConfig
+from .dynamics.chains import chain_ids
 from .dynamics.integrate import Sites, overdamped_steps
 from .dynamics.interactions import InteractionParams, interaction_sites, pair_potential_table
 from .dynamics.motion import NoiseStream
@@ -47,7 +54,7 @@ from .materials import get_material
 from .shapes import ShapeSpec, make_shape, profile_volume
 from .video import Table, Video, VideoMeta
 
-__all__ = ["FrameOutput", "Simulation", "simulate_video"]
+__all__ = ["FrameOutput", "Simulation", "simulate_video", "simulation_box"]
 
 _MAX_PLACEMENT_TRIES = 200
 _COMPACT = ("cube", "concave-cube", "bipyramid")  # diffuse as spheres of equal volume
@@ -63,15 +70,37 @@ class FrameOutput:
     events: Table
 
 
+def simulation_box(config: SimulationConfig) -> tuple[float, int]:
+    """Margin (nm) around the field of view and number of particles of the simulation box.
+
+    ``dynamics.boundary = "reflect"`` (or a ``static`` scene): the box is the field, walls at its
+    edges.  ``"open"``: the box is the field widened by ``dynamics.boundary_margin_nm`` on each
+    side (0 = automatic: two lengths of the longest particle, ``2 · size · max(1, aspect ratio of
+    rods and bipyramids) · (1 + 2 cv)``, so that a particle wholly out of view, and the wall, are
+    beyond the reach of anything in view), filled at the density of ``particles.count`` in the
+    field (``round(count · A_box / A_field)`` particles).
+    """
+    dyn, pc, v, im = config.dynamics, config.particles, config.video, config.imaging
+    if dyn.model == "static" or dyn.boundary == "reflect":
+        return 0.0, pc.count
+    margin = dyn.boundary_margin_nm
+    if margin == 0:
+        elongated = any(k in ("rod", "bipyramid") and f > 0 for k, f in pc.shapes.items())
+        margin = 2 * pc.size_nm * (max(1.0, pc.aspect_ratio) if elongated else 1.0) * (1 + 2 * pc.size_cv)
+    h, w = v.height_px * im.pixel_size_nm, v.width_px * im.pixel_size_nm
+    return float(margin), int(round(pc.count * (h + 2 * margin) * (w + 2 * margin) / (h * w)))
+
+
 def place_particles(
     outlines: list, angles: np.ndarray, field_nm: tuple[float, float], *, gap_nm: float,
-    rng: np.random.Generator,
+    rng: np.random.Generator, requested: str = "",
 ) -> np.ndarray:
     """Random non-overlapping centres (N, 2) as (x, y) nm, by sequential random insertion.
 
     Outlines (body frame, rotated by ``angles``) are kept ``gap_nm`` apart: bounding circles
     first, the exact shapely distance where those overlap.  Each particle gets
     ``_MAX_PLACEMENT_TRIES`` random tries, so an impossible density is a ConfigError, not a hang.
+    ``requested`` says, in that message, what the user asked for (default: the number placed).
     """
     import shapely
     from shapely import affinity
@@ -101,7 +130,7 @@ def place_particles(
             break
         else:
             raise ConfigError(
-                f"particles.count = {n}: only {i} particles of ~{2 * np.median(radii):.0f} nm fit "
+                f"particles.count = {requested or n}: only {i} particles of ~{2 * np.median(radii):.0f} nm fit "
                 f"without overlap in the {W:.0f}×{H:.0f} nm field; lower particles.count or particles.size_nm"
             )
     return pos
@@ -142,24 +171,31 @@ class Simulation:
             dose_rate_e_per_A2_s=im.dose_rate_e_per_A2_s, preset=config.preset, seed=int(seed),
         )
 
-        # Particles: shape by the configured fractions, size with a normal dispersity.
+        # Particles: shape by the configured fractions, size with a normal dispersity, in the
+        # simulation box (the field of view, plus the margin of an open boundary).
         rng = self._scene_rng
+        self._margin_nm, count = simulation_box(config)
         names = list(pc.shapes)
         frac = np.array([pc.shapes[n] for n in names], float)
-        picks = rng.choice(len(names), size=pc.count, p=frac / frac.sum())
-        sizes = pc.size_nm * np.clip(1 + pc.size_cv * rng.standard_normal(pc.count), 0.3, 3.0)
-        aspects = np.full(pc.count, pc.aspect_ratio)
+        picks = rng.choice(len(names), size=count, p=frac / frac.sum())
+        sizes = pc.size_nm * np.clip(1 + pc.size_cv * rng.standard_normal(count), 0.3, 3.0)
+        aspects = np.full(count, pc.aspect_ratio)
         if pc.aspect_ratio_cv > 0:  # drawn only when asked, so other configs keep their bytes
-            aspects = np.maximum(aspects * (1 + pc.aspect_ratio_cv * rng.standard_normal(pc.count)), 1.0)
+            aspects = np.maximum(aspects * (1 + pc.aspect_ratio_cv * rng.standard_normal(count)), 1.0)
         self.specs: list[ShapeSpec] = [
             make_shape(names[k], s, aspect_ratio=ar, thickness_ratio=pc.thickness_ratio,
                        truncation=pc.truncation, corner_rounding=pc.corner_rounding)
             for k, s, ar in zip(picks, sizes, aspects)
         ]
-        self.angles = rng.uniform(0, 2 * np.pi, pc.count)
+        self.angles = rng.uniform(0, 2 * np.pi, count)
+        m = self._margin_nm
         self.positions_nm = place_particles([s.outline for s in self.specs], self.angles,
-                                            (shape[0] * p, shape[1] * p), gap_nm=pc.min_gap_nm, rng=rng)
-        self.ids = np.arange(1, pc.count + 1, dtype=np.uint32)
+                                            (shape[0] * p + 2 * m, shape[1] * p + 2 * m), gap_nm=pc.min_gap_nm,
+                                            rng=rng, requested=f"{pc.count}" if not m else
+                                            f"{pc.count} ({count} in the simulation box with its {m:.0f} nm margin)") - m
+        # Persistent internal keys; the labels and tables show track ids (see Lineage).
+        self.ids = np.arange(1, count + 1, dtype=np.uint32)
+        self._next_uid = count + 1
         self._init_motion(shape, p)
         mat = get_material(pc.material)
         self.material = mat
@@ -210,16 +246,23 @@ class Simulation:
         self.d_par, self.d_perp, self.d_rot = np.zeros(n), np.zeros(n), np.zeros(n)
         if dyn.model != "static":
             for i, spec in enumerate(self.specs):
-                minx, _, maxx, _ = spec.outline.bounds
-                dpar, dperp, drot = shape_diffusion(
-                    spec.name, size_nm=spec.height_nm if spec.name in ("sphere", "rod") else maxx - minx,
-                    length_nm=maxx - minx, area_nm2=spec.outline.area,
-                    volume_nm3=profile_volume(spec) if spec.name in _COMPACT else 0.0,
-                    temperature_K=dyn.temperature_K, viscosity_Pa_s=dyn.viscosity_Pa_s)
-                self.d_par[i], self.d_perp[i], self.d_rot[i] = (dyn.slowdown * x for x in (dpar, dperp, drot))
-        self._walls_lo = np.zeros((n, 2))
-        self._walls_hi = np.tile([shape[1] * p, shape[0] * p], (n, 1)).astype(float)
+                self.d_par[i], self.d_perp[i], self.d_rot[i] = self._diffusion(spec)
+        m = self._margin_nm
+        self._walls_lo = np.full((n, 2), -m)
+        self._walls_hi = np.tile([shape[1] * p + m, shape[0] * p + m], (n, 1)).astype(float)
         self._init_dynamics()
+
+    def _diffusion(self, spec: ShapeSpec) -> np.ndarray:
+        """(D∥, D⊥, Dr) of one particle of its current size and shape (nm²/s, rad²/s), LPEM slowdown
+        included (:func:`simulator.hydrodynamics.shape_diffusion`)."""
+        dyn = self.config.dynamics
+        minx, _, maxx, _ = spec.outline.bounds
+        return dyn.slowdown * np.array(shape_diffusion(
+            spec.name, size_nm=spec.height_nm if spec.name in ("sphere", "rod") else maxx - minx,
+            length_nm=maxx - minx, area_nm2=spec.outline.area,
+            # 40 offsets: midpoint rule, relative error ~1e-4 in V, ~3e-5 in D ∝ V^(-1/3)
+            volume_nm3=profile_volume(spec, n_offsets=40) if spec.name in _COMPACT else 0.0,
+            temperature_K=dyn.temperature_K, viscosity_Pa_s=dyn.viscosity_Pa_s))
 
     def _init_dynamics(self) -> None:
         """Noise model, flow and interactions of :mod:`simulator.dynamics` (dynamics helper).
@@ -261,16 +304,15 @@ class Simulation:
                                   steps=grid_steps, hurst=dyn.hurst, alpha=dyn.ctrw_alpha,
                                   t0_s=dyn.ctrw_min_wait_s, mobile_s=dyn.ctrw_mobile_s)
 
-    def _react(self, frame: int, lineage: Lineage) -> Table:
+    def _react(self, frame: int, lineage: Lineage) -> None:
         """Reactions over the interval before ``frame`` (:mod:`simulator.dynamics.reactions`;
         dynamics helper): etching/growth and dissolution, coalescence, nucleation, in that order.
-        Returns this frame's events.  Diffusion coefficients of surviving particles stay those of
-        their size when they appeared.  A ``static`` scene is frozen: no reactions either.
+        Physical events go to ``lineage`` (:meth:`Lineage.record`).  Etched or grown particles get
+        the diffusion coefficients of their new size.  A ``static`` scene is frozen: no reactions either.
         """
         rc = self.config.reactions
         if frame == 0 or self.config.dynamics.model == "static":
-            return []
-        first = len(lineage.events)
+            return
         if rc.etch_rate_nm_s != 0 and self.specs:
             self._etch(frame, lineage)
         if rc.merge and len(self.specs) > 1:
@@ -281,7 +323,6 @@ class Simulation:
             [s.vertices for s in self.specs], [s.height_nm for s in self.specs],
             [s.rounding_nm for s in self.specs], [s.profile for s in self.specs],
         )
-        return lineage.events[first:]
 
     def _etch(self, frame: int, lineage: Lineage) -> None:
         rc, im = self.config.reactions, self.config.imaging
@@ -294,10 +335,14 @@ class Simulation:
             h = etched_thickness(spec.height_nm, out, k, im.frame_interval_s, rounded=rounded) if out else 0.0
             if out is None or h <= 0 or out.area < np.pi * rc.critical_radius_nm**2:
                 keep[i] = False
-                lineage.dissolve(int(self.ids[i]), frame)
+                lineage.record("dissolve", [self.ids[i]])
                 continue
             self.specs[i] = ShapeSpec(spec.name, out, h, h / 2 if rounded else min(spec.rounding_nm, h / 2),
                                       spec.profile)
+            if self.config.dynamics.model != "static":
+                self.d_par[i], self.d_perp[i], self.d_rot[i] = self._diffusion(self.specs[i])
+            if self._sites is not None:
+                self._sites.replace(i, *interaction_sites(self.specs[i].outline))
         self._keep(keep)
 
     def _keep(self, keep: np.ndarray) -> None:
@@ -311,35 +356,36 @@ class Simulation:
         if self._sites is not None:
             self._sites.keep(keep)
 
-    def _append(self, spec: ShapeSpec, pos: np.ndarray, angle: float, pid: int) -> None:
-        """Add one particle (nucleated or merged) to every per-particle array."""
+    def _append(self, spec: ShapeSpec, pos: np.ndarray, angle: float) -> int:
+        """Add one particle (nucleated or merged) to every per-particle array; returns its uid."""
         dyn = self.config.dynamics
         d = np.zeros(3)
         if dyn.model != "static":
-            minx, _, maxx, _ = spec.outline.bounds
-            d = dyn.slowdown * np.array(shape_diffusion(
-                spec.name, size_nm=spec.height_nm if spec.name in ("sphere", "rod") else maxx - minx,
-                length_nm=maxx - minx, area_nm2=spec.outline.area,
-                volume_nm3=profile_volume(spec) if spec.name in _COMPACT else 0.0,
-                temperature_K=dyn.temperature_K, viscosity_Pa_s=dyn.viscosity_Pa_s))
+            d = self._diffusion(spec)
             self._noise.add(1)
         self.specs.append(spec)
         self.positions_nm = np.vstack([self.positions_nm, pos[None]])
         self.angles = np.append(self.angles, angle)
+        pid = self._next_uid
+        self._next_uid += 1
         self.ids = np.append(self.ids, np.uint32(pid))
         self.d_par, self.d_perp, self.d_rot = (np.append(x, v) for x, v in zip((self.d_par, self.d_perp, self.d_rot), d))
-        self._walls_lo = np.vstack([self._walls_lo, self._walls_lo[:1] if len(self._walls_lo) else np.zeros((1, 2))])
         h, w = self.meta.shape[1:]
-        p = self.config.imaging.pixel_size_nm
-        self._walls_hi = np.vstack([self._walls_hi, [[w * p, h * p]]])
+        p, m = self.config.imaging.pixel_size_nm, self._margin_nm
+        self._walls_lo = np.vstack([self._walls_lo, [[-m, -m]]])
+        self._walls_hi = np.vstack([self._walls_hi, [[w * p + m, h * p + m]]])
         if self._sites is not None:
             self._sites.add(*interaction_sites(spec.outline))
+        return int(pid)
 
-    def _lab_outlines(self) -> list:
+    def _lab_outlines(self, positions_nm: np.ndarray | None = None, angles: np.ndarray | None = None) -> list:
+        """Lab-frame outlines (shapely) at the given state (default: the current one)."""
         from shapely import affinity
 
+        pos = self.positions_nm if positions_nm is None else positions_nm
+        ang = self.angles if angles is None else angles
         return [affinity.translate(affinity.rotate(s.outline, a, origin=(0, 0), use_radians=True), *xy)
-                for s, a, xy in zip(self.specs, self.angles, self.positions_nm)]
+                for s, a, xy in zip(self.specs, ang, pos)]
 
     def _coalesce(self, frame: int, lineage: Lineage) -> None:
         """Merge pairs closer than ``merge_gap_nm`` (each particle at most once per frame)."""
@@ -365,11 +411,11 @@ class Simulation:
                                                  self.specs[j].outline, self.positions_nm[j], self.angles[j], vj)
                 spec = ShapeSpec(self.specs[i].name, body, h, min(h / 2, self.specs[i].rounding_nm),
                                  self.specs[i].profile)
-            child = lineage.merge(int(self.ids[i]), int(self.ids[j]), frame)
-            new.append((spec, centre, child))
+            new.append((spec, centre, (int(self.ids[i]), int(self.ids[j]))))
         self._keep(keep)
-        for spec, centre, child in new:
-            self._append(spec, centre, 0.0, child)  # a merged outline is built in the lab frame
+        for spec, centre, parents in new:
+            child = self._append(spec, centre, 0.0)  # a merged outline is built in the lab frame
+            lineage.record("merge", [*parents, child])
 
     def _nucleate(self, frame: int, lineage: Lineage) -> None:
         """Poisson nuclei (spheres) at random places that do not overlap another particle."""
@@ -377,17 +423,18 @@ class Simulation:
 
         rc, im = self.config.reactions, self.config.imaging
         h, w = self.meta.shape[1:]
-        p = im.pixel_size_nm
-        area_um2 = h * w * p * p * 1e-6
+        p, m = im.pixel_size_nm, self._margin_nm
+        area_um2 = (h * p + 2 * m) * (w * p + 2 * m) * 1e-6  # the whole simulation box
         rng = self._scene_rng
         lab = self._lab_outlines()
+        r = rc.nucleus_radius_nm
         for _ in range(nucleation_count(rc.nucleation_rate_per_um2_s, area_um2, im.frame_interval_s, rng=rng)):
-            spec = make_shape("sphere", 2 * rc.nucleus_radius_nm)
-            xy = rng.uniform(rc.nucleus_radius_nm, [w * p - rc.nucleus_radius_nm, h * p - rc.nucleus_radius_nm])
-            disc = Point(*xy).buffer(rc.nucleus_radius_nm + rc.merge_gap_nm)
+            spec = make_shape("sphere", 2 * r)
+            xy = rng.uniform(r - m, [w * p + m - r, h * p + m - r])
+            disc = Point(*xy).buffer(r + rc.merge_gap_nm)
             if any(disc.intersects(o) for o in lab):
                 continue  # a nucleus on a particle is growth of that particle, not a new one
-            self._append(spec, xy, 0.0, lineage.nucleate(frame))
+            lineage.record("nucleate", [self._append(spec, xy, 0.0)])
             lab.append(disc)
 
     def _advance(self, duration_s: float) -> None:
@@ -454,9 +501,11 @@ class Simulation:
         det, im = cfg.detector, cfg.imaging
         T = self.meta.shape[0]
         drift = np.zeros(2)
-        lineage = Lineage(self.ids)
+        lineage = Lineage()
+        contact = cfg.dynamics.contact_nm
         for t in range(T):
-            events = self._react(t, lineage)
+            first = len(lineage.events)
+            self._react(t, lineage)
             if t > 0 and im.drift_nm_per_frame > 0:
                 drift = drift + im.drift_nm_per_frame / np.sqrt(2) * self._scene_rng.standard_normal(2)
             expected, labels, pos, angles = self._exposure(drift)
@@ -468,16 +517,25 @@ class Simulation:
             )
             if self._clip is not None:
                 image = np.minimum(image, self._clip).astype(image.dtype)
+            # What the labels show decides the tracks: uid -> track id, and the labels are relabelled.
+            shown = np.unique(labels)
+            track_of = lineage.view(t, shown[shown > 0])
+            lut = np.zeros(int(self.ids.max(initial=0)) + 1, labels.dtype)
+            for uid, track in track_of.items():
+                lut[uid] = track
+            labels = lut[labels]
+            tid = lut[self.ids].astype(np.int64)
+            chain = chain_ids(self._lab_outlines(pos, angles), tid, contact_nm=contact)
             rows = [
-                {"frame": t, "id": int(self.ids[i]), "x_nm": float(pos[i, 0]), "y_nm": float(pos[i, 1]),
+                {"frame": t, "id": int(tid[i]), "x_nm": float(pos[i, 0]), "y_nm": float(pos[i, 1]),
                  "angle_rad": float(angles[i] % (2 * np.pi)), "area_nm2": float(self.specs[i].outline.area),
                  "perimeter_nm": float(self.specs[i].outline.length), "shape": self.specs[i].name,
                  "material": self.material.name, "thickness_nm": float(self.specs[i].height_nm),
-                 "D_nm2_s": float((self.d_par[i] + self.d_perp[i]) / 2), "Dr_rad2_s": float(self.d_rot[i])}
-                for i in range(len(self.specs))
+                 "D_nm2_s": float((self.d_par[i] + self.d_perp[i]) / 2), "Dr_rad2_s": float(self.d_rot[i]),
+                 "chain_id": int(chain[i])}
+                for i in np.argsort(tid, kind="stable") if tid[i] > 0
             ]
-            lineage.seen(self.ids, t)
-            yield FrameOutput(image=image, labels=labels, particles=rows, events=events)
+            yield FrameOutput(image=image, labels=labels, particles=rows, events=lineage.events[first:])
         self.tracks = lineage.tracks
 
 

@@ -17,9 +17,12 @@ __all__ = ["VideoMeta", "Video", "Table", "PARTICLE_COLUMNS", "TRACK_COLUMNS", "
 #: A table is a list of rows (dicts).  Written to CSV with these columns first, in this order.
 Table = list[dict[str, Any]]
 
+#: ``chain_id``: the chain (connected component of the contact graph, outlines within
+#: ``dynamics.contact_nm``) the particle belongs to at that frame, named by its smallest track id
+#: in view (:func:`simulator.dynamics.chains.chain_ids`); a lone particle is its own chain.
 PARTICLE_COLUMNS = (
     "frame", "id", "x_nm", "y_nm", "angle_rad", "area_nm2", "perimeter_nm",
-    "shape", "material", "thickness_nm", "D_nm2_s", "Dr_rad2_s",
+    "shape", "material", "thickness_nm", "D_nm2_s", "Dr_rad2_s", "chain_id",
 )
 TRACK_COLUMNS = ("id", "first_frame", "last_frame", "parents")
 EVENT_COLUMNS = ("frame", "kind", "ids")

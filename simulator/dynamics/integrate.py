@@ -49,6 +49,14 @@ class Sites:
         self.owner = np.concatenate([self.owner, np.full(len(body), self.n, np.int64)])
         self.n += 1
 
+    def replace(self, i: int, body: np.ndarray, radius: np.ndarray) -> None:
+        """Give particle ``i`` new sites (K, 2) and radii (K,) (its outline changed)."""
+        keep = self.owner != i
+        at = int(np.searchsorted(self.owner, i))  # owners are sorted: insert where i's sites were
+        self.body = np.concatenate([self.body[:at], body, self.body[keep][at:]])
+        self.radius = np.concatenate([self.radius[:at], radius, self.radius[keep][at:]])
+        self.owner = np.concatenate([self.owner[:at], np.full(len(body), i, np.int64), self.owner[keep][at:]])
+
     def forces(self, pos: np.ndarray, angle: np.ndarray, prm: InteractionParams, *,
                engine: str = "numba") -> tuple[np.ndarray, np.ndarray, float]:
         """Forces (N, 2) kT/nm, torques (N,) kT and the total energy (kT)."""

@@ -1,5 +1,5 @@
 """Chemical reactions of particles: etching and growth as boundary motion, dissolution,
-nucleation and coalescence with Cell Tracking Challenge lineage.
+nucleation and coalescence with Cell Tracking Challenge lineage of the particles in view.
 
 Etching / growth (:func:`evolve_outline`).  The outline, resampled at ``spacing_nm``, moves along
 its inward normal with the speed
@@ -24,8 +24,8 @@ second (event ``nucleate``).  Coalescence: particles whose outlines touch merge 
 particle whose parents are both (event ``merge``): its outline is the convex hull of the union
 and its thickness is set so that the volume is conserved (:func:`merge_outlines`).
 
-:class:`Lineage` keeps tracks (id, first_frame, last_frame, parents) and events as tables in the
-layout of ``../shared/DESIGN.md``.
+:class:`Lineage` turns these physical events and what is visible in each frame into tracks (id,
+first_frame, last_frame, parents) and events, tables in the layout of ``../shared/DESIGN.md``.
 """
 
 from __future__ import annotations
@@ -140,45 +140,90 @@ def nucleation_count(rate_per_nm2_s: float, area_nm2: float, duration_s: float, 
 
 
 class Lineage:
-    """Tracks and events of a video with appearing, dissolving and merging particles.
+    """Tracks and events of the particles *in view*, built from the simulation's physical events.
+
+    The simulation gives every particle a persistent internal key (``uid``) and reports what
+    happens to it (:meth:`record`: ``nucleate``, ``dissolve``, ``merge``); once per frame it says
+    which uids are visible in the labels (:meth:`view`).  Tracks follow the Cell Tracking
+    Challenge convention (a track is a run of consecutive frames, Ulman et al., *Nat. Methods* 14,
+    1141 (2017)):
+
+    - a uid visible at frames t−1 and t keeps its track;
+    - a uid visible at t but not at t−1 starts a new track: a ``merge`` child whose parents were in
+      view at t−1 has them as parents (event ``merge``: parents, child); a new nucleus is a
+      ``nucleate``; any other (a particle coming into the field, also one that left earlier) an
+      ``enter`` with no parent, since a method that sees only the field cannot know it is the same
+      particle;
+    - a uid visible at t−1 but not at t ends its track at t−1: ``dissolve``, the parent of a
+      ``merge``, or ``leave`` (it went out of the field).
 
     ``tracks`` rows: id, first_frame, last_frame, parents (space-separated ids, "" for none);
-    ``events`` rows: frame, kind, ids (space-separated).  A track ends at the last frame it is seen.
+    ``events`` rows: frame, kind, ids (space-separated track ids).  Track ids count from 1 in the
+    order tracks start (by uid order within a frame), so they are deterministic.
     """
 
-    def __init__(self, ids: list[int] | np.ndarray, frame: int = 0) -> None:
+    def __init__(self) -> None:
         self._tracks: dict[int, dict] = {}
         self.events: list[dict] = []
         self.next_id = 1
-        for i in ids:
-            self._open(int(i), frame, "")
+        self._track_of: dict[int, int] = {}  # uid -> track id of the uids in view at the last frame
+        self._pending: dict[str, dict] = {"nucleate": {}, "dissolve": {}, "merge": {}}
 
-    def _open(self, i: int, frame: int, parents: str) -> None:
-        self._tracks[i] = {"id": i, "first_frame": frame, "last_frame": frame, "parents": parents}
-        self.next_id = max(self.next_id, i + 1)
+    def record(self, kind: str, uids: list[int] | tuple[int, ...]) -> None:
+        """A physical event before the next :meth:`view`: ``nucleate`` (uid), ``dissolve`` (uid) or
+        ``merge`` (parent uid, parent uid, child uid)."""
+        uids = [int(u) for u in uids]
+        if kind == "merge":
+            self._pending["merge"][uids[2]] = uids[:2]
+        else:
+            self._pending[kind][uids[0]] = True
 
-    def seen(self, ids, frame: int) -> None:
-        """Extend the tracks of ``ids`` to ``frame``."""
-        for i in ids:
-            self._tracks[int(i)]["last_frame"] = frame
+    def view(self, frame: int, visible: np.ndarray | list[int]) -> dict[int, int]:
+        """The uids visible at ``frame`` (ascending); returns uid -> track id for them and appends
+        this frame's events."""
+        visible = [int(u) for u in visible]
+        now = set(visible)
+        merged = self._pending["merge"]
+        ended_by_merge = {p for ps in merged.values() for p in ps}
+        for uid in sorted(self._track_of):
+            if uid in now:
+                continue
+            track = self._track_of[uid]
+            if uid in self._pending["dissolve"]:
+                self._event(frame, "dissolve", [track])
+            elif uid not in ended_by_merge:
+                self._event(frame, "leave", [track])
+        out: dict[int, int] = {}
+        for uid in visible:
+            if uid in self._track_of:
+                out[uid] = self._track_of[uid]
+                self._tracks[out[uid]]["last_frame"] = frame
+                continue
+            parents = [self._track_of[p] for p in merged.get(uid, []) if p in self._track_of]
+            out[uid] = self._start(frame, parents)
+            if parents:
+                self._event(frame, "merge", parents + [out[uid]])
+            elif uid in self._pending["nucleate"]:
+                self._event(frame, "nucleate", [out[uid]])
+            elif frame > 0:
+                self._event(frame, "enter", [out[uid]])
+        for child, ps in merged.items():  # parents in view whose child is not: they leave with it
+            for p in ps:
+                if p in self._track_of and child not in out:
+                    self._event(frame, "leave", [self._track_of[p]])
+        self._track_of = out
+        self._pending = {"nucleate": {}, "dissolve": {}, "merge": {}}
+        return out
 
-    def nucleate(self, frame: int) -> int:
-        """A new particle at ``frame``; returns its id."""
+    def _start(self, frame: int, parents: list[int]) -> int:
         i = self.next_id
-        self._open(i, frame, "")
-        self.events.append({"frame": frame, "kind": "nucleate", "ids": str(i)})
+        self.next_id += 1
+        self._tracks[i] = {"id": i, "first_frame": frame, "last_frame": frame,
+                           "parents": " ".join(str(p) for p in parents)}
         return i
 
-    def dissolve(self, i: int, frame: int) -> None:
-        """Particle ``i`` is gone at ``frame`` (its track ends at frame − 1)."""
-        self.events.append({"frame": frame, "kind": "dissolve", "ids": str(int(i))})
-
-    def merge(self, a: int, b: int, frame: int) -> int:
-        """Particles ``a`` and ``b`` coalesce at ``frame``; returns the child's id."""
-        i = self.next_id
-        self._open(i, frame, f"{int(a)} {int(b)}")
-        self.events.append({"frame": frame, "kind": "merge", "ids": f"{int(a)} {int(b)} {i}"})
-        return i
+    def _event(self, frame: int, kind: str, ids: list[int]) -> None:
+        self.events.append({"frame": frame, "kind": kind, "ids": " ".join(str(i) for i in ids)})
 
     @property
     def tracks(self) -> list[dict]:

@@ -68,17 +68,23 @@ def test_merge_conserves_volume_and_covers_both():
 
 
 def test_lineage_is_consistent():
-    lin = Lineage([1, 2, 3])
-    lin.seen([1, 2, 3], 4)
-    child = lin.merge(1, 2, 5)
-    lin.seen([3, child], 5)
-    lin.dissolve(3, 6)
-    new = lin.nucleate(6)
-    lin.seen([child, new], 7)
+    lin = Lineage()
+    assert lin.view(0, [10, 11, 12]) == {10: 1, 11: 2, 12: 3}
+    lin.view(4, [10, 11, 12])
+    lin.record("merge", [10, 11, 13])  # 10 and 11 coalesce into 13
+    assert lin.view(5, [12, 13]) == {12: 3, 13: 4}
+    lin.record("dissolve", [12])
+    lin.record("nucleate", [14])
+    lin.view(6, [13, 14])
+    lin.view(7, [14, 15])  # 13 leaves the field, 15 comes in
+    lin.view(8, [13, 14, 15])  # 13 comes back: a new track
     tracks = {t["id"]: t for t in lin.tracks}
-    assert tracks[child]["parents"] == "1 2" and tracks[child]["first_frame"] == 5
+    assert tracks[4]["parents"] == "1 2" and tracks[4]["first_frame"] == 5
     for p in (1, 2):
-        assert tracks[p]["last_frame"] < tracks[child]["first_frame"]
-    assert tracks[3]["last_frame"] == 5 and tracks[new]["first_frame"] == 6
-    assert [e["kind"] for e in lin.events] == ["merge", "dissolve", "nucleate"]
-    assert len({t["id"] for t in lin.tracks}) == len(lin.tracks) == 5
+        assert tracks[p]["last_frame"] == 4 < tracks[4]["first_frame"]
+    assert tracks[3]["last_frame"] == 5 and tracks[5]["first_frame"] == 6 and tracks[4]["last_frame"] == 6
+    assert tracks[6]["first_frame"] == 7 and tracks[7] == {"id": 7, "first_frame": 8, "last_frame": 8, "parents": ""}
+    assert [(e["frame"], e["kind"], e["ids"]) for e in lin.events] == [
+        (5, "merge", "1 2 4"), (6, "dissolve", "3"), (6, "nucleate", "5"), (7, "leave", "4"), (7, "enter", "6"),
+        (8, "enter", "7")]
+    assert len({t["id"] for t in lin.tracks}) == len(lin.tracks) == 7

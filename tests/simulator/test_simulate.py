@@ -9,7 +9,8 @@ from simulator.config import list_presets, load_config
 from simulator.simulate import Simulation, simulate_video
 from simulator.video import PARTICLE_COLUMNS
 
-SMALL = ["video.height_px=64", "video.width_px=64", "video.frames=2", "liquid.variation_nm=0"]
+SMALL = ["video.height_px=64", "video.width_px=64", "video.frames=2", "liquid.variation_nm=0",
+         "dynamics.boundary=reflect"]  # particles.count particles, all in view
 
 
 @pytest.mark.parametrize("preset", sorted(list_presets()))
