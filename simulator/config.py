@@ -204,7 +204,7 @@ class DynamicsConfig(_Strict):
 
     Boundary (simulator.simulate.simulation_box, simulator.dynamics.reactions.Lineage):
     ``open`` (default) simulates a box larger than the field of view by ``boundary_margin_nm``
-    on each side (0 = two particle lengths), filled at the density of ``particles.count`` in the
+    on each side (0 = two particle lengths, at most half the field), filled at the density of ``particles.count`` in the
     field, with reflecting walls at the box edge; particles leave and enter the field as in an
     experiment, where the field (~0.1-1 um) is a small part of a ~50 um window full of particles
     (Ross, Liquid Cell Electron Microscopy, 2016, ch. 1).  The labels and tables show only what is in

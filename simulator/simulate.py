@@ -77,8 +77,9 @@ def simulation_box(config: SimulationConfig) -> tuple[float, int]:
     edges.  ``"open"``: the box is the field widened by ``dynamics.boundary_margin_nm`` on each
     side (0 = automatic: two lengths of the longest particle, ``2 · size · max(1, aspect ratio of
     rods and bipyramids) · (1 + 2 cv)``, so that a particle wholly out of view, and the wall, are
-    beyond the reach of anything in view), filled at the density of ``particles.count`` in the
-    field (``round(count · A_box / A_field)`` particles).
+    beyond the reach of anything in view, but at most half the field's shorter side, so that a
+    tiny field does not need a crowd around it), filled at the density of ``particles.count`` in
+    the field (``round(count · A_box / A_field)`` particles).
     """
     dyn, pc, v, im = config.dynamics, config.particles, config.video, config.imaging
     if dyn.model == "static" or dyn.boundary == "reflect":
@@ -88,12 +89,14 @@ def simulation_box(config: SimulationConfig) -> tuple[float, int]:
         elongated = any(k in ("rod", "bipyramid") and f > 0 for k, f in pc.shapes.items())
         margin = 2 * pc.size_nm * (max(1.0, pc.aspect_ratio) if elongated else 1.0) * (1 + 2 * pc.size_cv)
     h, w = v.height_px * im.pixel_size_nm, v.width_px * im.pixel_size_nm
+    if dyn.boundary_margin_nm == 0:
+        margin = min(margin, min(h, w) / 2)
     return float(margin), int(round(pc.count * (h + 2 * margin) * (w + 2 * margin) / (h * w)))
 
 
 def place_particles(
     outlines: list, angles: np.ndarray, field_nm: tuple[float, float], *, gap_nm: float,
-    rng: np.random.Generator, requested: str = "",
+    rng: np.random.Generator, requested: str = "", centres_only: bool = False,
 ) -> np.ndarray:
     """Random non-overlapping centres (N, 2) as (x, y) nm, by sequential random insertion.
 
@@ -101,6 +104,8 @@ def place_particles(
     first, the exact shapely distance where those overlap.  Each particle gets
     ``_MAX_PLACEMENT_TRIES`` random tries, so an impossible density is a ConfigError, not a hang.
     ``requested`` says, in that message, what the user asked for (default: the number placed).
+    With ``centres_only`` only the centres must lie in the field (an open boundary's box, whose
+    walls act on centres); otherwise whole outlines must.
     """
     import shapely
     from shapely import affinity
@@ -112,7 +117,7 @@ def place_particles(
     pos = np.zeros((n, 2))
     placed: list = []
     for i in range(n):
-        minx, miny, maxx, maxy = rotated[i].bounds
+        minx, miny, maxx, maxy = (0.0, 0.0, 0.0, 0.0) if centres_only else rotated[i].bounds
         if maxx - minx > W or maxy - miny > H:
             raise ConfigError(
                 f"particles.size_nm: a particle of {max(maxx - minx, maxy - miny):.0f} nm does not fit the "
@@ -191,7 +196,7 @@ class Simulation:
         m = self._margin_nm
         self.positions_nm = place_particles([s.outline for s in self.specs], self.angles,
                                             (shape[0] * p + 2 * m, shape[1] * p + 2 * m), gap_nm=pc.min_gap_nm,
-                                            rng=rng, requested=f"{pc.count}" if not m else
+                                            rng=rng, centres_only=m > 0, requested=f"{pc.count}" if not m else
                                             f"{pc.count} ({count} in the simulation box with its {m:.0f} nm margin)") - m
         # Persistent internal keys; the labels and tables show track ids (see Lineage).
         self.ids = np.arange(1, count + 1, dtype=np.uint32)

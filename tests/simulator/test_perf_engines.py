@@ -20,7 +20,8 @@ FLAT = ["liquid.bulge_nm=0", "liquid.variation_nm=0", "imaging.drift_nm_per_fram
 
 def _cfg(*extra, size=64, frames=1):
     return load_config("brownian-prisms", overrides=[f"video.height_px={size}", f"video.width_px={size}",
-                                                     f"video.frames={frames}", *FLAT, *extra])
+                                                     f"video.frames={frames}", *FLAT,
+                                                     "dynamics.boundary=reflect", *extra])
 
 
 def _n0(cfg):
