@@ -360,6 +360,8 @@ def calibrate(
 def save_calibration(calib: Calibration, path: str | Path) -> Path:
     """Write ``calib`` as JSON (atomically: a temporary file renamed into place)."""
     path = Path(path)
+    if not path.parent.is_dir():
+        raise UserError(f"--out {path}: folder {path.parent} does not exist")
     tmp = path.with_name(path.name + ".partial")
     tmp.write_text(calib.model_dump_json(indent=2), encoding="utf-8")
     tmp.replace(path)

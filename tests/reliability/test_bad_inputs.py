@@ -75,6 +75,14 @@ def _simulate(*args: str) -> Callable[[Path, Base], list[str]]:
     return lambda w, b: ["simulate", *args, "--quiet", "--out", "out"]
 
 
+def _after(setup: Callable[[Path], object], *argv: str) -> Callable[[Path, Base], list[str]]:
+    """Run ``setup(case folder)``, then ``argv`` with ``{ds}`` standing for the shared dataset."""
+    def build(w: Path, b: Base) -> list[str]:
+        setup(w)
+        return [a.format(ds=b.ds) for a in argv]
+    return build
+
+
 def _edit_manifest(folder: Path, edit: Callable[[dict], None], name: str = "dataset.json") -> None:
     data = json.loads((folder / name).read_text())
     edit(data)
@@ -111,12 +119,14 @@ def _ctc_with_a_gap(pred: Path, b: Base) -> None:
         tifffile.imwrite(pred / "video_000" / f"mask{t:03d}.tif", np.zeros((32, 32), np.uint16))
 
 
-def _segment_ds(mutate: Callable[[Path], None], *extra: str) -> Callable[[Path, Base], list[str]]:
-    """``nanoaq segment`` of a copy of the dataset changed by ``mutate``."""
+def _segment_ds(mutate: Callable[[Path], object], *, command: str = "segment") -> Callable[[Path, Base], list[str]]:
+    """``nanoaq segment`` (or ``info``) of a copy of the dataset changed by ``mutate``."""
     def build(w: Path, b: Base) -> list[str]:
         ds = _copy(b.ds, w / "ds")
         mutate(ds)
-        return ["segment", "--method", "otsu", "--in", str(ds), "--out", "out", "--quiet", *extra]
+        if command == "info":
+            return ["info", str(ds)]
+        return ["segment", "--method", "otsu", "--in", str(ds), "--out", "out", "--quiet"]
     return build
 
 
@@ -194,6 +204,12 @@ CASES: dict[str, Case] = {
                                 "config file nope.toml: no such file"),
     "config-negative-shape-fraction": Case(_simulate_config('[particles.shapes]\nsphere = -1.0\n'),
                                            "expected non-negative fractions with a positive sum"),
+    "config-calibration-missing": Case(_simulate("--calibration", "nope.json", "--frames", "1"),
+                                       "detector.calibration = 'nope.json': no such file"),
+    "config-calibration-not-a-calibration": Case(
+        _after(lambda w: (w / "c.json").write_text('{"a": 1}'), "simulate", "--calibration", "c.json", "--frames", "1",
+               "--quiet", "--out", "out"),
+        "detector.calibration = 'c.json': not a calibration file"),
     # ---- command-line arguments
     "cli-unknown-method": Case(lambda w, b: ["segment", "--method", "nope", "--in", str(b.ds), "--out", "out"],
                                "unknown method 'nope'; valid methods: otsu", subprocess=True),
@@ -223,11 +239,18 @@ CASES: dict[str, Case] = {
     "cli-param-out-of-range": Case(lambda w, b: ["segment", "--method", "sauvola", "--params", '{"window_size": 30}',
                                                  "--in", str(b.ds), "--out", "out"],
                                    "parameter 'window_size' = 30 is not allowed"),
-    "cli-output-exists": Case(lambda w, b: (w / "out").mkdir() or ["segment", "--method", "otsu", "--in", str(b.ds),
-                                                                   "--out", "out", "--quiet"],
+    "cli-output-exists": Case(_after(lambda w: (w / "out").mkdir(), "segment", "--method", "otsu", "--in", "{ds}",
+                                     "--out", "out", "--quiet"),
                               "output folder out already exists"),
     "cli-zero-max-gb": Case(lambda w, b: ["segment", "--method", "otsu", "--in", str(b.ds), "--out", "out",
                                           "--max-gb", "0", "--quiet"], "expected a positive number of GiB"),
+    "cli-preview-zero-frames": Case(lambda w, b: ["preview", str(b.ds), "--frames", "0", "--out", "p.png"],
+                                    "--frames 0: expected at least 1 frame"),
+    "cli-preview-out-in-missing-folder": Case(lambda w, b: ["preview", str(b.ds), "--out", "no/p.png"],
+                                              "--out no/p.png: folder no does not exist"),
+    "cli-calibrate-bad-roi": Case(_after(lambda w: tifffile.imwrite(w / "f.tif", np.ones((64, 64), np.uint16)),
+                                         "calibrate", "f.tif", "--roi", "1,2", "--out", "c.json"),
+                                  "'1,2': expected X,Y,W,H"),
     "cli-train-bad-steps": Case(lambda w, b: ["train", "--out", "model", "--steps", "0"], "expected steps >= 1"),
     # ---- prediction folders
     "pred-wrong-shape": Case(_score_with(lambda p, b: _labels(p, np.zeros((2, 31, 32), np.uint16))),
@@ -257,14 +280,16 @@ CASES: dict[str, Case] = {
                             "labels.ome.tif: empty file (0 bytes), expected a TIFF"),
     "tiff-not-a-tiff": Case(_score_with(lambda p, b: (p / "video_001" / "labels.ome.tif").write_bytes(b"GIF89a" * 50)),
                             "labels.ome.tif: not a readable TIFF"),
+    "tiff-calibrate-zero-bytes": Case(_after(lambda w: (w / "f.tif").write_bytes(b""), "calibrate", "f.tif",
+                                             "--out", "c.json"), "f.tif: empty file (0 bytes)"),
     "tiff-wrong-dtype": Case(_score_with(lambda p, b: _labels(p, np.zeros((2, 32, 32), np.complex64))),
                              "labels are complex64; expected integer labels"),
     "tiff-absurd-dimensions": Case(_score_with(lambda p, b: _absurd_tiff(p / "video_001" / "labels.ome.tif")),
                                    "declares (65000, 65000) uint16 = 7.9 GiB, above the limit of 4 GiB",
                                    subprocess=True),
     "tiff-absurd-dimensions-as-input": Case(
-        lambda w, b: _absurd_tiff(w / "frames.tif") or ["segment", "--method", "otsu", "--in", "frames.tif",
-                                                         "--out", "out", "--quiet"],
+        _after(lambda w: _absurd_tiff(w / "frames.tif"), "segment", "--method", "otsu", "--in", "frames.tif",
+               "--out", "out", "--quiet"),
         "frames.tif: declares (65000, 65000) uint16 = 7.9 GiB, above the limit of 4 GiB"),
     "tiff-truncated-dataset-video": Case(_segment_ds(lambda d: (
         _edit_manifest(d, lambda m: m["videos"][0]["files"].pop("video.ome.tif")),
@@ -293,8 +318,8 @@ CASES: dict[str, Case] = {
     "manifest-prediction-checksum": Case(_verify(lambda p: _flip_byte(p / "video_000" / "labels.ome.tif"), "pred"),
                                          "video_000/labels.ome.tif: sha256 differs from the manifest"),
     "manifest-short-csv-row": Case(
-        lambda w, b: (_copy(b.ds, w / "ds"), _edit_manifest(w / "ds", lambda m: m["videos"][0]["files"].pop("tracks.csv")),
-                      (w / "ds" / "video_000" / "tracks.csv").write_text("id,first_frame\n1\n")) and ["info", "ds"],
+        _segment_ds(lambda d: (_edit_manifest(d, lambda m: m["videos"][0]["files"].pop("tracks.csv")),
+                               (d / "video_000" / "tracks.csv").write_text("id,first_frame\n1\n")), command="info"),
         "tracks.csv, line 2: 1 field(s) where the header has 2"),
     # ---- model folders
     "model-missing-config": Case(_unet_model(lambda m: _weights_and_config(m, config=False)),
