@@ -97,7 +97,10 @@ def _realism(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="score methods on the benchmark suite (and gate regressions)")
+    p = sub.add_parser("bench", help="score methods on the benchmark suite (and gate regressions)",
+                       description="Run methods on the benchmark suite and score them.  While it runs, each scored "
+                                   "video is kept in .<out name>.cache beside --out, so that a bench that was killed "
+                                   "resumes where it stopped when run again; the cache is removed when --out is written.")
     p.add_argument("--suite", default="quick", help="quick (CI), standard or full")
     p.add_argument("--methods", required=True,
                    help="comma-separated method names or package.module:function (imports that module: runs its code, by design)")

@@ -516,7 +516,8 @@ def verify_folder(path: str | Path) -> tuple[str, list[str]]:
                 bad.append(f"{sub}: video folder not listed in {_PRED_MANIFEST}")
         return "predictions", bad
     if path.is_dir() and not (path / _MANIFEST).is_file():
-        raise DatasetError(f"{path}: neither {_MANIFEST} (a dataset) nor {_PRED_MANIFEST} (a prediction folder)")
+        hint = " (an interrupted run: run the same command again)" if path.name.endswith(".partial") else ""
+        raise DatasetError(f"{path}: neither {_MANIFEST} (a dataset) nor {_PRED_MANIFEST} (a prediction folder){hint}")
     return "dataset", open_dataset(path).verify()
 
 

@@ -168,7 +168,7 @@ def test_rasterised_area_converges_to_polygon_area(name, size, angle, dx, dy, en
 @given(seed=st.integers(0, 2**63 - 1), preset=st.sampled_from(["brownian-prisms", "assembly-cubes", "etching-rods"]))
 def test_any_seed_gives_a_dataset_that_verify_accepts(seed, preset, tmp_path_factory, capsys):
     out = Path(tmp_path_factory.mktemp("seed")) / "ds"
-    assert main(["simulate", "--preset", preset, "--frames", "2", "--size", "96", "--videos", "1", "--seed",
+    assert main(["simulate", "--preset", preset, "--frames", "2", "--size", "192", "--videos", "1", "--seed",
                  str(seed), "--workers", "1", "--quiet", "--out", str(out)]) == 0
     assert main(["verify", str(out)]) == 0
     capsys.readouterr()

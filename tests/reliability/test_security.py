@@ -11,7 +11,13 @@ import pytest
 from benchmark.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("simulator", "baselines", "unet", "benchmark", "docs")
+_SKIP = {"tests", "build", "dist"}  # tests write evil files on purpose (pickles, links)
+
+
+def _sources() -> list[Path]:
+    """Every Python file of the project outside ``tests/`` (and hidden or build folders)."""
+    return sorted(p for p in REPO.rglob("*.py")
+                  if not any(part in _SKIP or part.startswith(".") for part in p.relative_to(REPO).parts[:-1]))
 
 #: pattern -> why it is refused.  Each is searched in every source line of the packages.
 FORBIDDEN = {
@@ -26,11 +32,10 @@ FORBIDDEN = {
 
 
 def _source_lines():
-    for package in PACKAGES:
-        for path in sorted((REPO / package).rglob("*.py")):
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if not line.lstrip().startswith("#"):
-                    yield path.relative_to(REPO), number, line
+    for path in _sources():
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.lstrip().startswith("#"):
+                yield path.relative_to(REPO), number, line
 
 
 def _calls(name: str, text: str) -> list[str]:
@@ -61,12 +66,16 @@ def test_no_code_runs_from_data(pattern):
 
 def test_torch_load_only_with_weights_only_and_numpy_load_without_pickle():
     bad = []
-    for package in PACKAGES:
-        for path in sorted((REPO / package).rglob("*.py")):
-            text = path.read_text(encoding="utf-8")
-            bad += [f"{path}: torch.load({a})" for a in _calls("torch.load", text) if "weights_only=True" not in a]
-            bad += [f"{path}: np.load({a})" for a in _calls("np.load", text) if "allow_pickle=False" not in a]
+    for path in _sources():
+        text = path.read_text(encoding="utf-8")
+        bad += [f"{path}: torch.load({a})" for a in _calls("torch.load", text) if "weights_only=True" not in a]
+        bad += [f"{path}: np.load({a})" for a in _calls("np.load", text) if "allow_pickle=False" not in a]
     assert not bad, "\n".join(bad)
+
+
+def test_the_scan_covers_every_package():
+    tops = {p.relative_to(REPO).parts[0] for p in _sources()}
+    assert {"simulator", "baselines", "unet", "benchmark"} <= tops and "tests" not in tops
 
 
 @pytest.mark.parametrize("command", ["segment", "bench"])
