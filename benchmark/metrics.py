@@ -246,6 +246,8 @@ METRICS: dict[str, Metric] = dict([
        higher=False),
     _m("etch_rate_rel_error", "relative error of the etch/growth rate from area against time (reacting scenarios)",
        higher=False),
+    _m("chain_growth_rel_error", "relative error of the growth rate of the mean chain size (assembling scenarios)",
+       higher=False),
     _m("seconds_per_frame", "the method's wall time per frame", unit="s", higher=False),
     _m("peak_memory_mb", "the method's peak Python memory (tracemalloc)", unit="MB", higher=False),
 ])

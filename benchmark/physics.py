@@ -26,24 +26,46 @@ slope over the video) from the segmentation against the same slope of ``area_nm2
 ground-truth table.  NaN when the truth does not change area by at least
 ``ETCH_MIN_CHANGE`` of its mean over the video (nothing is etched).
 
-Chain-growth recovery (``assembly-cubes``) needs chain membership in the ground-truth tables,
-which the simulator does not write yet.
+``chain_growth_rel_error``: how well the segmentation recovers the growth of chains
+(self-assembly, ``assembly-cubes``).  In every frame two instances are *in contact* when their
+masks come within ``CHAIN_GAP_NM`` of each other: each mask is grown by half the gap
+(``skimage.segmentation.expand_labels``, pixel-centre distance, so the tolerance holds to within a
+pixel) and grown masks that share an edge touch.  A chain is a connected
+component of that graph, and the frame's mean chain size is the number of instances per chain
+(:func:`mean_chain_sizes`; the number-average degree of polymerization, which grows linearly in
+time in step-growth polymerization, Flory 1953, and in Smoluchowski aggregation).  The growth rate
+is the least-squares slope of that series (1/s); the error is |rate(segmentation) − rate(truth)| /
+|rate(truth)|, the truth being the same measure on the ground-truth labels (it agrees with the
+``chain_id`` column of ``particles.csv``, contact within ``dynamics.contact_nm`` = 2 nm, to within a
+few percent: tests/benchmark/test_physics_recovery.py).  NaN when the true mean chain size does
+not change by at least ``CHAIN_MIN_GROWTH`` over the video (no assembly to recover).  A method
+that merges touching particles into one blob, or splits chains by eroding them, sees no growth
+(error ~1).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from skimage.segmentation import expand_labels
 
 from simulator.video import Video
 
 __all__ = ["track_diffusion", "diffusion_rel_error", "centroids_nm", "pair_potential_kT", "potential_rel_error",
-           "area_rate", "etch_rate_rel_error", "POTENTIAL_MAX_KT", "ETCH_MIN_CHANGE"]
+           "area_rate", "etch_rate_rel_error", "POTENTIAL_MAX_KT", "ETCH_MIN_CHANGE", "mean_chain_sizes",
+           "chain_growth_rel_error", "CHAIN_GAP_NM", "CHAIN_MIN_GROWTH"]
 
 #: Bins with a simulated potential above this (kT) are the hard core and are not compared.
 POTENTIAL_MAX_KT = 5.0
 #: Relative change of the true mean area over a video below which it is not etched.
 ETCH_MIN_CHANGE = 0.02
+#: Mask gap (nm) at or below which two instances are in contact (chains): the simulator's contact
+#: distance (2 nm, simulator.dynamics.chains) plus a pixel of rasterisation at ~1 nm/px.
+CHAIN_GAP_NM = 3.0
+#: Change of the true mean chain size over a video (particles per chain) below which nothing assembles.
+CHAIN_MIN_GROWTH = 0.1
 
 
 def track_diffusion(tracks: np.ndarray, *, pixel_size_nm: float, frame_interval_s: float) -> float:
@@ -167,3 +189,51 @@ def etch_rate_rel_error(video: Video, tracks: np.ndarray) -> float:
         return float("nan")
     seg_rate = area_rate(tracks, pixel_size_nm=video.meta.pixel_size_nm, frame_interval_s=dt)
     return float(abs(seg_rate - true_rate) / abs(true_rate)) if np.isfinite(seg_rate) else 1.0
+
+
+def _frame_chains(frame: np.ndarray, grow_px: float) -> tuple[int, int]:
+    """(instances, chains) of one label frame, instances in contact after growing by ``grow_px``."""
+    ids = np.unique(frame[frame > 0])
+    if ids.size == 0:
+        return 0, 0
+    grown = expand_labels(frame, distance=grow_px) if grow_px > 0 else frame
+    pairs = []
+    for a, b in ((grown[:, :-1], grown[:, 1:]), (grown[:-1, :], grown[1:, :])):
+        touch = (a != b) & (a > 0) & (b > 0)
+        pairs.append(np.stack([a[touch], b[touch]], 1))
+    edges = np.unique(np.concatenate(pairs), axis=0)
+    index = np.searchsorted(ids, edges)
+    graph = coo_matrix((np.ones(len(index)), (index[:, 0], index[:, 1])), shape=(ids.size, ids.size))
+    n_chains, _ = connected_components(graph, directed=False)
+    return int(ids.size), int(n_chains)
+
+
+def mean_chain_sizes(labels: np.ndarray, *, pixel_size_nm: float, gap_nm: float = CHAIN_GAP_NM) -> np.ndarray:
+    """Mean number of instances per chain in every frame (T,) of a (T, Y, X) label video; NaN for
+    empty frames.  Instances whose masks come within ``gap_nm`` belong to one chain."""
+    grow = gap_nm / (2 * pixel_size_nm)
+    out = np.full(labels.shape[0], np.nan)
+    for t, frame in enumerate(labels):
+        n, c = _frame_chains(np.asarray(frame), grow)
+        if c:
+            out[t] = n / c
+    return out
+
+
+def _chain_rate(sizes: np.ndarray, frame_interval_s: float) -> float:
+    ok = np.isfinite(sizes)
+    if ok.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(np.flatnonzero(ok) * frame_interval_s, sizes[ok], 1)[0])
+
+
+def chain_growth_rel_error(video: Video, tracks: np.ndarray, *, gap_nm: float = CHAIN_GAP_NM) -> float:
+    """|growth rate of the mean chain size (segmentation) − (truth)| / |(truth)|; NaN when nothing assembles."""
+    p, dt = video.meta.pixel_size_nm, video.meta.frame_interval_s
+    true = mean_chain_sizes(video.labels, pixel_size_nm=p, gap_nm=gap_nm)
+    rate = _chain_rate(true, dt)
+    ok = np.flatnonzero(np.isfinite(true))
+    if not np.isfinite(rate) or abs(rate) * (ok[-1] - ok[0]) * dt < CHAIN_MIN_GROWTH:
+        return float("nan")
+    seg = _chain_rate(mean_chain_sizes(tracks, pixel_size_nm=p, gap_nm=gap_nm), dt)
+    return float(abs(seg - rate) / abs(rate)) if np.isfinite(seg) else 1.0

@@ -21,7 +21,7 @@ from simulator.video import Video
 
 from .cache import BenchCache
 from .metrics import FRAME_METRICS, frame_metrics, seg_video
-from .physics import diffusion_rel_error, etch_rate_rel_error, potential_rel_error
+from .physics import chain_growth_rel_error, diffusion_rel_error, etch_rate_rel_error, potential_rel_error
 from .results import MethodInfo, Results, SuiteInfo, VideoResult, aggregate, clean, environment
 from .suite import Suite, Task
 from .tracking import ctc_det_tra, labels_persist, link_by_overlap
@@ -63,6 +63,7 @@ def score_video(video: Video, pred: np.ndarray, *, where: str) -> tuple[dict[str
     metrics["diffusion_rel_error"] = clean(diffusion_rel_error(video, tracks))
     metrics["potential_rel_error"] = clean(potential_rel_error(video, tracks))
     metrics["etch_rate_rel_error"] = clean(etch_rate_rel_error(video, tracks))
+    metrics["chain_growth_rel_error"] = clean(chain_growth_rel_error(video, tracks))
     return metrics, [p["f1@0.5"] for p in per], linked
 
 

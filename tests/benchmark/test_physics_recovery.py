@@ -86,3 +86,55 @@ def test_potential_error_perfect_zero_and_nan_without_potential():
     far = Video(meta=meta, frames=v.frames, labels=labels, potential=deep)
     assert potential_rel_error(far, labels.astype(np.int64)) == pytest.approx(1.0, abs=0.1)
     assert np.isnan(potential_rel_error(Video(meta=meta, frames=v.frames, labels=labels), labels.astype(np.int64)))
+
+
+def test_mean_chain_size_of_known_frames():
+    from benchmark.physics import mean_chain_sizes
+
+    lab = np.zeros((2, 40, 60), np.int64)
+    for k, x in enumerate((2, 13, 24)):  # three 10-px squares in a row, 1 px apart: one chain
+        lab[0, 5:15, x:x + 10] = k + 1
+    lab[0, 25:35, 45:55] = 4  # alone, 10 px away
+    # 2 instances / 2 chains in frame 1: far apart
+    lab[1, 5:15, 2:12], lab[1, 25:35, 45:55] = 1, 2
+    np.testing.assert_allclose(mean_chain_sizes(lab, pixel_size_nm=1.0, gap_nm=3.0), [2.0, 1.0])
+    # masks grow by half the tolerance (pixel-centre distance): at 2 nm/px a 1-px gap is bridged by
+    # a 4 nm tolerance (1 px each), not by 3 nm (0.75 px each)
+    np.testing.assert_allclose(mean_chain_sizes(lab[:1], pixel_size_nm=2.0, gap_nm=4.0), [2.0])
+    np.testing.assert_allclose(mean_chain_sizes(lab[:1], pixel_size_nm=2.0, gap_nm=3.0), [1.0])
+    assert np.isnan(mean_chain_sizes(np.zeros((1, 8, 8), np.int64), pixel_size_nm=1.0)[0])
+
+
+@pytest.fixture(scope="module")
+def assembling():
+    """A dense assembly-cubes clip in which chains grow (the chaining settings of the preset)."""
+    from simulator.config import load_config
+    from simulator.simulate import simulate_video
+
+    cfg = load_config("assembly-cubes", overrides=["video.frames=12", "video.height_px=192", "video.width_px=192",
+                                                   "particles.count=22", "detector.model=ideal"])
+    return simulate_video(cfg, seed=1)
+
+
+def test_chain_growth_truth_scores_zero_and_merged_or_split_chains_score_worse(assembling):
+    from skimage.measure import label
+    from skimage.morphology import disk, erosion
+
+    from benchmark.physics import chain_growth_rel_error, mean_chain_sizes
+    from simulator.dynamics.chains import mean_chain_size
+
+    v = assembling
+    true = v.labels.astype(np.int64)
+    assert chain_growth_rel_error(v, true) == 0.0
+    # the mask measure follows the chain_id column of the table (contact graph of the outlines)
+    sizes = mean_chain_sizes(true, pixel_size_nm=1.0)
+    table = np.array([mean_chain_size(np.array([r["chain_id"] for r in v.particles if r["frame"] == t]))
+                      for t in range(12)])
+    slope_mask, slope_table = np.polyfit(np.arange(12), sizes, 1)[0], np.polyfit(np.arange(12), table, 1)[0]
+    assert slope_table > 0.02 and slope_mask == pytest.approx(slope_table, rel=0.3)
+    # merged: each connected foreground blob one instance (touching particles fused)
+    merged = np.stack([label(f > 0) for f in true])
+    # split: every particle eroded by 2 px, so bonded neighbours fall out of contact
+    split = np.stack([np.where(erosion(f, disk(2)) == f, erosion(f, disk(2)), 0) for f in true])
+    for bad in (merged, split, np.where(true > 0, 1, 0)):
+        assert chain_growth_rel_error(v, bad) > 0.5
