@@ -31,13 +31,14 @@ def _bench(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise UserError(f"--out {out}: folder {out.parent} does not exist")
-    suite = generate_suite(args.suite, progress=not args.quiet)
+    suite = generate_suite(args.suite, progress=not args.quiet, workers=args.workers, dask=args.dask)
     runs = []
     for n, f in funcs.items():
         version = method_version(f)
         cache = BenchCache(cache_path(out), suite_checksum=suite.checksum, method=n, params=checked[n],
                            version=version, func=f)
-        runs.append(run_method(suite, n, f, checked[n], version=version, cache=cache,
+        runs.append(run_method(suite, n, f, checked[n], version=version, cache=cache, workers=args.workers,
+                               dask=args.dask,
                                predictions=out.with_name(out.stem + ".predictions"), progress=not args.quiet))
     save_results(runs, out)
     shutil.rmtree(cache_path(out), ignore_errors=True)  # finished: the next run computes afresh
@@ -68,7 +69,7 @@ def _score(args: argparse.Namespace) -> int:
     from .score import score_folder
 
     r = score_folder(args.gt, args.pred, method=args.name or Path(args.pred).name, progress=not args.quiet,
-                     max_gb=args.max_gb)
+                     max_gb=args.max_gb, workers=args.workers, dask=args.dask)
     save_results([r], args.out)
     a = r.aggregates["overall:all"]
     print(f"{r.method.name}: f1@0.5 {a.get('f1@0.5') or 0:.3f}  seg {a.get('seg') or 0:.3f}  "
@@ -108,6 +109,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("results.json"))
     p.add_argument("--gate", type=Path, help="reference results.json: exit 1 if a metric fell by more than --tolerance")
     p.add_argument("--tolerance", type=float, default=0.01)
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes working on videos in parallel (default: one per core); results do not depend on it")
+    p.add_argument("--dask", metavar="local|tcp://HOST:8786",
+                   help="run on a dask.distributed cluster: a LocalCluster of --workers processes, or an existing "
+                   "scheduler whose workers share the file system (suite cache and --out)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_bench)
 
@@ -120,6 +126,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", help="method name to record (default: the folder's name)")
     p.add_argument("--max-gb", type=float, default=4.0,
                    help="refuse a prediction TIFF declaring more than this many GiB, before reading it (default 4)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes working on videos in parallel (default: one per core); results do not depend on it")
+    p.add_argument("--dask", metavar="local|tcp://HOST:8786",
+                   help="run on a dask.distributed cluster: a LocalCluster of --workers processes, or an existing "
+                   "scheduler whose workers share the file system (suite cache and --out)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_score)
 

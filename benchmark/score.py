@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from simulator.dataset import Dataset, open_dataset, read_predictions, write_predictions
 from simulator.errors import DatasetError
+from simulator.parallel import run_jobs
 from simulator.tiffio import read_tiff
 from simulator.video import Video
 
@@ -136,11 +137,25 @@ def read_prediction_folder(pred_dir: str | Path, video_ids: list[str], *, max_gb
     return out
 
 
+def _score_one(dataset: str, vid: str, pred: np.ndarray, where: str) -> VideoResult:
+    """Score one video's prediction (a job of :func:`simulator.parallel.run_jobs`)."""
+    ds = open_dataset(dataset)
+    video = ds.read_video(vid)
+    m, f1, linked = score_video(video, pred, where=where)
+    return VideoResult(task=ds.path.name, video_id=vid, scenario=video.meta.preset,
+                       level=f"dose {video.meta.dose_rate_e_per_A2_s:g}",
+                       dose_rate_e_per_A2_s=video.meta.dose_rate_e_per_A2_s, metrics=m, frame_f1=f1,
+                       tracks_linked=linked)
+
+
 def score_folder(gt: str | Path, pred_dir: str | Path, *, method: str = "predictions",
-                 progress: bool = True, max_gb: float = 4.0) -> Results:
+                 progress: bool = True, max_gb: float = 4.0, workers: int | None = 1,
+                 dask: str | None = None) -> Results:
     """Score a prediction folder laid out like the dataset ``gt`` (``<video_id>/labels.ome.tif``).
 
     A folder whose ``predictions.json`` records the checksum of another dataset is refused.
+    Videos are scored by ``workers`` processes (None: one per core) or on a Dask cluster
+    (``dask``; :func:`simulator.parallel.run_jobs`); the results do not depend on it.
     """
     ds = open_dataset(gt)
     _check_made_from(Path(pred_dir), ds)
@@ -151,14 +166,12 @@ def score_folder(gt: str | Path, pred_dir: str | Path, *, method: str = "predict
     missing = [v for v in ds.video_ids if v not in preds]
     if missing:
         raise DatasetError(f"{pred_dir}: no prediction for video {missing[0]} of {ds.path}")
-    videos = []
-    for vid in tqdm(ds.video_ids, desc="score", unit="video", disable=not progress):
-        video = ds.read_video(vid)
-        m, f1, linked = score_video(video, preds[vid], where=f"{pred_dir}/{vid}")
-        videos.append(VideoResult(task=ds.path.name, video_id=vid, scenario=video.meta.preset,
-                                  level=f"dose {video.meta.dose_rate_e_per_A2_s:g}",
-                                  dose_rate_e_per_A2_s=video.meta.dose_rate_e_per_A2_s, metrics=m,
-                                  frame_f1=f1, tracks_linked=linked))
+    jobs = [(str(ds.path), vid, preds[vid], f"{pred_dir}/{vid}") for vid in ds.video_ids]
+    found: dict[int, VideoResult] = {}
+    for i, result in tqdm(run_jobs(_score_one, jobs, workers=workers, dask=dask), total=len(jobs), desc="score",
+                          unit="video", disable=not progress):
+        found[i] = result
+    videos = [found[i] for i in range(len(jobs))]
     suite = SuiteInfo(name=ds.path.name, version="dataset", tier="-", checksum=ds.checksum, path=str(ds.path))
     return Results(suite=suite, method=MethodInfo(name=method), environment=environment(), videos=videos,
                    aggregates=aggregate(videos), predictions=str(pred_dir))
@@ -178,38 +191,58 @@ def _check_made_from(pred_dir: Path, ds: Dataset) -> None:
                            f"{ds.path} (checksum {ds.checksum[:12]}…); score predictions against the data they were made from")
 
 
+def _run_and_score(dataset: str, vid: str, name: str, task_name: str, func: Callable,
+                   params: dict[str, Any]) -> tuple:
+    """Run ``func`` on one video, timing it and tracing its peak memory, and score it (a job of
+    :func:`simulator.parallel.run_jobs`, so it may run in another process)."""
+    video = open_dataset(dataset).read_video(vid)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        pred = func(video.frames, video.meta, **params)
+    finally:
+        elapsed = time.perf_counter() - t0
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    m, f1, linked = score_video(video, pred, where=f"method {name}, task {task_name}, video {vid}")
+    return m, f1, linked, elapsed / video.frames.shape[0], peak / 2**20, np.asarray(pred)
+
+
 def run_method(suite: Suite, name: str, func: Callable, params: dict[str, Any], *, version: str,
-               predictions: Path | None = None, progress: bool = True, cache: BenchCache | None = None) -> Results:
+               predictions: Path | None = None, progress: bool = True, cache: BenchCache | None = None,
+               workers: int | None = 1, dask: str | None = None) -> Results:
     """Run ``func`` on every video of ``suite``, timing it and tracing its peak memory, and score it.
 
     With ``predictions``, the label videos are written there (one folder per task) for the report.
     With ``cache``, each video's result is stored as soon as it is scored and a stored one is
     reused instead of running the method again (a killed bench resumes; see :mod:`benchmark.cache`).
+    Videos run in ``workers`` processes (None: one per core) or on a Dask cluster (``dask``; see
+    :func:`simulator.parallel.run_jobs`); the results are those of a serial run but for the timing
+    fields (``seconds_per_frame``, ``peak_memory_mb``), listed in the suite's order either way.
     """
-    videos: list[VideoResult] = []
     jobs = [(task, vid) for task in suite.tasks for vid in open_dataset(suite.dataset(task)).video_ids]
-    outputs: dict[str, list[tuple[str, np.ndarray]]] = {}
-    for task, vid in tqdm(jobs, desc=f"bench {name}", unit="video", disable=not progress):
+    done: dict[int, tuple[VideoResult, np.ndarray]] = {}
+    todo = []
+    for i, (task, vid) in enumerate(jobs):
         hit = cache.get(task.name, vid) if cache is not None else None
         if hit is not None:
-            videos.append(hit[0])
-            outputs.setdefault(task.name, []).append((vid, hit[1]))
-            continue
-        ds = open_dataset(suite.dataset(task))
-        video = ds.read_video(vid)
-        tracemalloc.start()
-        t0 = time.perf_counter()
-        try:
-            pred = func(video.frames, video.meta, **params)
-        finally:
-            elapsed = time.perf_counter() - t0
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-        m, f1, linked = score_video(video, pred, where=f"method {name}, task {task.name}, video {vid}")
-        videos.append(_video_result(task, vid, m, f1, linked, elapsed / video.frames.shape[0], peak / 2**20))
-        outputs.setdefault(task.name, []).append((vid, np.asarray(pred)))
+            done[i] = hit
+        else:
+            todo.append(i)
+    args = [(str(suite.dataset(jobs[i][0])), jobs[i][1], name, jobs[i][0].name, func, params) for i in todo]
+    bar = tqdm(total=len(jobs), initial=len(done), desc=f"bench {name}", unit="video", disable=not progress)
+    for k, (m, f1, linked, spf, peak_mb, pred) in run_jobs(_run_and_score, args, workers=workers, dask=dask):
+        i = todo[k]
+        task, vid = jobs[i]
+        done[i] = (_video_result(task, vid, m, f1, linked, spf, peak_mb), pred)
         if cache is not None:
-            cache.put(task.name, vid, videos[-1], outputs[task.name][-1][1])
+            cache.put(task.name, vid, *done[i])
+        bar.update()
+    bar.close()
+    videos: list[VideoResult] = [done[i][0] for i in range(len(jobs))]
+    outputs: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for i, (task, vid) in enumerate(jobs):
+        outputs.setdefault(task.name, []).append((vid, done[i][1]))
     if predictions is not None:
         for task_name, items in outputs.items():
             out = predictions / name.replace(":", "_") / task_name

@@ -23,6 +23,7 @@ from simulator import __version__
 from simulator.config import load_config
 from simulator.dataset import open_dataset, update_digest, write_dataset
 from simulator.errors import UserError
+from simulator.parallel import run_jobs
 
 __all__ = ["SUITE_NAME", "SUITE_VERSION", "TIERS", "Task", "Suite", "suite_tasks", "generate_suite", "cache_dir", "update_digest"]
 
@@ -107,9 +108,19 @@ def _checksum(path: Path, tasks: list[Task]) -> str:
     return h.hexdigest()
 
 
+def _generate_task(scenario: str, overrides: list[str], out: str, seed: int) -> str:
+    """Write one task's dataset (a job of :func:`simulator.parallel.run_jobs`)."""
+    write_dataset(load_config(scenario, overrides=overrides), Path(out), seed=seed, workers=1, progress=False)
+    return out
+
+
 def generate_suite(tier: str = "quick", *, split: str = "test", root: Path | None = None,
-                   progress: bool = True) -> Suite:
-    """Generate (or reuse from the cache) the suite's datasets; return it with its checksum."""
+                   progress: bool = True, workers: int | None = 1, dask: str | None = None) -> Suite:
+    """Generate (or reuse from the cache) the suite's datasets; return it with its checksum.
+
+    The tasks' datasets are written in parallel by ``workers`` processes (None: one per core) or
+    on a Dask cluster (``dask``, see :func:`simulator.parallel.run_jobs`); the bytes do not depend
+    on it."""
     from tqdm.auto import tqdm
 
     tasks = suite_tasks(tier, split=split)
@@ -126,12 +137,16 @@ def generate_suite(tier: str = "quick", *, split: str = "test", root: Path | Non
         except UserError:
             pass
         stamp.unlink()
-    for task in tqdm(tasks, desc=f"generate {tier} suite", unit="task", disable=not progress):
+    jobs = []
+    for task in tasks:
         out = path / task.name
         if out.exists() and not (out / "dataset.json").is_file():
             shutil.rmtree(out)
-        cfg = load_config(task.scenario, overrides=list(task.overrides))
-        write_dataset(cfg, out, seed=task.seed, workers=1, progress=False)
+        load_config(task.scenario, overrides=list(task.overrides))  # a config error surfaces here, once
+        jobs.append((task.scenario, list(task.overrides), str(out), task.seed))
+    for _ in tqdm(run_jobs(_generate_task, jobs, workers=workers, dask=dask), total=len(jobs),
+                  desc=f"generate {tier} suite", unit="task", disable=not progress):
+        pass
     checksum = _checksum(path, tasks)
     stamp.write_text(json.dumps({"name": SUITE_NAME, "version": SUITE_VERSION, "tier": tier, "split": split,
                                  "checksum": checksum}, indent=2))

@@ -36,6 +36,7 @@ import numpy as np
 from . import __version__
 from .config import SimulationConfig
 from .errors import DatasetError, UserError
+from .parallel import run_jobs
 from .tables import read_csv, table_to_csv
 from .tiffio import read_tiff, tiff_info, write_ome_tiff
 from .video import EVENT_COLUMNS, PARTICLE_COLUMNS, TRACK_COLUMNS, Table, Video, VideoMeta
@@ -158,47 +159,6 @@ def _render_video(config_json: str, partial: str, seed: int, video_id: str) -> d
     return entry
 
 
-def _run_serial(tasks: list[tuple]) -> Iterator[dict]:
-    for task in tasks:
-        yield _render_video(*task)
-
-
-def _run_processes(tasks: list[tuple], workers: int) -> Iterator[dict]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    # "spawn": numba's threading layers are not fork-safe.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_render_video, *task) for task in tasks]
-        for fut in as_completed(futures):
-            yield fut.result()
-
-
-def _run_dask(tasks: list[tuple], address: str, workers: int) -> Iterator[dict]:
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise UserError("--dask needs dask.distributed: pip install 'nanoaquarium[dask]'") from None
-    if address == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(address, timeout="20s")
-        except OSError as exc:
-            raise UserError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
-        cluster = None
-    try:
-        futures = client.map(lambda t: _render_video(*t), tasks, pure=False)
-        for fut in as_completed(futures):
-            yield fut.result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
 def _removing_on_user_error(results: Iterator[dict], partial: Path | None) -> Iterator[dict]:
     """Pass ``results`` through; on a user's mistake found while rendering (a scene that does not
     fit, say) remove ``partial`` (a folder this run created), so that nothing is left behind."""
@@ -269,13 +229,7 @@ def write_dataset(
     seeds = dict(zip(ids, video_seeds(seed, config.video.count)))
     config_json = config.model_dump_json()
     tasks = [(config_json, str(partial), seeds[vid], vid) for vid in ids if vid not in done]
-    n = min(len(tasks), workers or os.cpu_count() or 1) if tasks else 1
-    if dask is not None:
-        results = _run_dask(tasks, dask, max(n, 1))
-    elif n > 1:
-        results = _run_processes(tasks, n)
-    else:
-        results = _run_serial(tasks)
+    results = (entry for _, entry in run_jobs(_render_video, tasks, workers=workers, dask=dask))
     results = _removing_on_user_error(results, partial if fresh else None)
     bar = tqdm(total=len(ids), initial=len(done), desc="simulate", unit="video", disable=not progress)
     for entry in results:
