@@ -58,6 +58,19 @@ def _train(args: argparse.Namespace) -> int:
     if args.steps < 1 or args.crop % 2 ** args.depth or args.context % 2 == 0:
         raise UserError(f"--steps {args.steps} / --crop {args.crop} / --context {args.context}: expected steps >= 1, "
                         f"crop a multiple of 2**depth, odd context")
+    for option, value, ok, expected in (
+        ("--lr", args.lr, args.lr > 0, "a positive learning rate"),
+        ("--batch-size", args.batch_size, args.batch_size >= 1, "at least 1"),
+        ("--depth", args.depth, args.depth >= 1, "at least 1"),
+        ("--base-width", args.base_width, args.base_width >= 1, "at least 1"),
+        ("--crop", args.crop, args.crop >= 1, "a positive size in px"),
+        ("--dropout", args.dropout, 0 <= args.dropout < 1, "0 <= dropout < 1"),
+        ("--val-clips", args.val_clips, args.val_clips >= 1, "at least 1"),
+        ("--val-every", args.val_every, args.val_every >= 1, "at least 1"),
+        ("--workers", args.workers, args.workers >= 0, "0 or more processes"),
+    ):
+        if not ok:
+            raise UserError(f"{option} {value}: expected {expected}")
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, crop=args.crop,
                       context=args.context, depth=args.depth, base_width=args.base_width, norm=args.norm,
                       dropout=args.dropout, presets=list(args.preset), val_clips=args.val_clips,

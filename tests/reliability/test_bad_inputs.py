@@ -252,6 +252,10 @@ CASES: dict[str, Case] = {
                                          "calibrate", "f.tif", "--roi", "1,2", "--out", "c.json"),
                                   "'1,2': expected X,Y,W,H"),
     "cli-train-bad-steps": Case(lambda w, b: ["train", "--out", "model", "--steps", "0"], "expected steps >= 1"),
+    "cli-train-negative-lr": Case(lambda w, b: ["train", "--out", "model", "--lr", "-1"],
+                                  "--lr -1.0: expected a positive learning rate"),
+    "cli-train-zero-batch": Case(lambda w, b: ["train", "--out", "model", "--batch-size", "0"],
+                                 "--batch-size 0: expected at least 1"),
     # ---- prediction folders
     "pred-wrong-shape": Case(_score_with(lambda p, b: _labels(p, np.zeros((2, 31, 32), np.uint16))),
                              "pred/video_001: prediction has shape (2, 31, 32), expected (2, 32, 32)", subprocess=True),
