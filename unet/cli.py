@@ -1,4 +1,4 @@
-"""``nanoaq train``: train a U-Net on streamed simulated frames."""
+"""``nanoaq train``: train a U-Net on streamed simulated frames or on datasets on disk."""
 
 from __future__ import annotations
 
@@ -17,12 +17,22 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``train`` subcommand."""
     d = TrainConfig()
-    p = sub.add_parser("train", help="train a U-Net on freshly simulated frames",
-                       description="Train a U-Net on frames simulated on the fly (domain randomised); "
-                                   "writes MODELDIR/model.safetensors + model.json, a CSV log, a plot and a checkpoint.")
+    p = sub.add_parser("train", help="train a U-Net on freshly simulated frames or on datasets",
+                       description="Train a U-Net on frames simulated on the fly (domain randomised) or on "
+                                   "datasets on disk (--data); writes MODELDIR/model.safetensors + model.json, a CSV "
+                                   "log, a plot and a checkpoint.")
     p.add_argument("--out", required=True, help="MODELDIR to write")
     p.add_argument("--steps", type=int, default=d.steps, help=f"optimizer steps (default {d.steps})")
     p.add_argument("--preset", action="append", default=[], help="preset to draw from (repeatable; default all)")
+    p.add_argument("--data", action="append", default=[],
+                   help="train on this dataset, or folder of datasets such as a generated suite's train split "
+                        "(repeatable); default: freshly simulated, domain-randomised clips")
+    p.add_argument("--val-data", action="append", default=[],
+                   help="validate on this dataset or folder of datasets (default: simulated domain-randomised clips)")
+    p.add_argument("--no-tune-postprocess", action="store_true",
+                   help="keep the default post-processing thresholds instead of choosing them on --data")
+    p.add_argument("--stop-at", type=int, default=None,
+                   help="stop after this step with a checkpoint (continue later with --resume; same weights)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (mixed precision on cuda)")
     p.add_argument("--resume", action="store_true", help="continue from MODELDIR/checkpoint.pt")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -74,8 +84,12 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, crop=args.crop,
                       context=args.context, depth=args.depth, base_width=args.base_width, norm=args.norm,
                       dropout=args.dropout, presets=list(args.preset), val_clips=args.val_clips,
-                      val_every=args.val_every, workers=args.workers)
+                      val_every=args.val_every, workers=args.workers, data=list(args.data),
+                      val_data=list(args.val_data), tune_postprocess=not args.no_tune_postprocess)
     command = "nanoaq " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else None
-    scores = train(args.out, cfg, device=args.device, resume=args.resume, command=command)
+    scores = train(args.out, cfg, device=args.device, resume=args.resume, command=command, stop_at=args.stop_at)
+    if not scores:
+        sys.stdout.write(f"stopped at step {args.stop_at}; checkpoint in {args.out} (continue with --resume)\n")
+        return 0
     sys.stdout.write(f"model written to {args.out}: val_loss {scores['val_loss']:.4f}, val F1@0.5 {scores['val_f1']:.3f}\n")
     return 0

@@ -1,36 +1,50 @@
-"""Training data: freshly simulated frames streamed by an ``IterableDataset``.
+"""Training data: batches of (frames, targets) drawn from simulated clips or from datasets on disk.
 
 Every sample is a stack of ``context`` neighbouring frames (normalised by
-:func:`unet.normalize.normalize_frames`) with the foreground and boundary targets of its centre
-frame.  Domain randomisation: each simulated clip draws a preset, a dose rate, a liquid thickness,
-a detector model, a particle size, count and imaging mode, so that one model covers every scenario
-and dose of the benchmark.  Workers draw independent streams: the seed of worker ``w`` of a
-dataset seeded ``s`` is ``SeedSequence([s, w])``, so the data do not depend on timing.
+:func:`unet.normalize.normalize_frames`, edges repeated as at inference,
+:func:`unet.infer.context_stack`) with the foreground and boundary targets of its centre frame.
+
+Two samplers, one interface (``sampler(rng, n, context, crop) -> (x, y, labels)``):
+
+- :class:`ClipSampler` over a :data:`ClipSource` such as :class:`SimulatedClips`, which simulates
+  fresh clips with randomised conditions (domain randomisation: preset, dose rate, liquid
+  thickness, detector model, particle size and count, imaging mode);
+- :class:`DiskFrames`, random crops of the videos of one or more datasets on disk (for example the
+  benchmark's training split, ``benchmark.suite.generate_suite(tier, split="train")``).
+
+Batches are a pure function of ``(seed, step)`` (:class:`StepBatches`: batch ``s`` is drawn from
+``SeedSequence([seed, s])``), so the data do not depend on the number of DataLoader workers, and a
+run resumed at step ``s`` sees exactly the batches an uninterrupted run would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-
 import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from simulator.config import list_presets, load_config
-from simulator.errors import UserError
+from simulator.errors import DatasetError, UserError
 from simulator.simulate import simulate_video
+from unet.infer import context_stack
 from unet.normalize import normalize_frames
 from unet.postprocess import targets_from_labels
 
-__all__ = ["Clip", "ClipSource", "SimulatedClips", "StreamingFrames", "make_samples"]
+__all__ = ["Clip", "ClipSource", "SimulatedClips", "Sampler", "ClipSampler", "DiskFrames", "StepBatches",
+           "make_samples", "augment"]
 
 log = logging.getLogger(__name__)
 
 #: Attempts at drawing a feasible random clip (rejection sampling of the randomised conditions).
 _MAX_DRAWS = 20
+
+Sample = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,12 @@ class Clip:
 
 #: A source of clips: called with a Generator, a frame count and a frame size (px).
 ClipSource = Callable[[np.random.Generator, int, int], Clip]
+
+
+class Sampler(Protocol):
+    """Draws ``n`` samples: x (n, context, crop, crop) float32, y (n, 2, crop, crop) float32, labels (n, crop, crop) int32."""
+
+    def __call__(self, rng: np.random.Generator, n: int, context: int, crop: int) -> Sample: ...
 
 
 class SimulatedClips:
@@ -92,49 +112,142 @@ class SimulatedClips:
         return Clip(video.frames, video.labels, video.meta.particles_bright)
 
 
-def make_samples(clip: Clip, context: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(input (context, Y, X) float32, target (2, Y, X) float32) for each centre frame of ``clip``."""
+def make_samples(clip: Clip, context: int) -> Iterator[Sample]:
+    """(input (context, Y, X) float32, target (2, Y, X) float32, labels (Y, X) int32) per centre frame.
+
+    Centre frames are those with a full context (``context // 2`` frames cut at each end).
+    """
     x = normalize_frames(clip.frames, particles_bright=clip.particles_bright)
     half = context // 2
     for t in range(half, x.shape[0] - half):
         fg, bd = targets_from_labels(clip.labels[t])
-        yield x[t - half:t + half + 1], np.stack([fg, bd])
+        yield x[t - half:t + half + 1], np.stack([fg, bd]), clip.labels[t].astype(np.int32)
 
 
-class StreamingFrames(IterableDataset):
-    """Endless stream of (input, target) tensors from fresh clips.
+def augment(x: np.ndarray, y: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Sample:
+    """Random rotation by k·90° and flip of (C, Y, X) ``x``, ``y`` and (Y, X) ``labels`` (the physics is isotropic)."""
+    k = int(rng.integers(4))
+    flip = bool(rng.random() < 0.5)
+    out = []
+    for a in (x, y, labels[None]):
+        a = np.rot90(a, k, axes=(1, 2))
+        out.append(np.ascontiguousarray(a[:, :, ::-1] if flip else a))
+    return out[0], out[1], out[2][0]
+
+
+def _stack(samples: Sequence[Sample]) -> Sample:
+    return tuple(np.stack([s[i] for s in samples]) for i in range(3))  # type: ignore[return-value]
+
+
+class ClipSampler:
+    """Samples from fresh clips of a :data:`ClipSource`, ``centres_per_clip`` centre frames per clip, augmented."""
+
+    def __init__(self, source: ClipSource, *, centres_per_clip: int = 2) -> None:
+        self.source, self.centres_per_clip = source, centres_per_clip
+
+    def __call__(self, rng: np.random.Generator, n: int, context: int, crop: int) -> Sample:
+        samples: list[Sample] = []
+        while len(samples) < n:
+            clip = self.source(rng, self.centres_per_clip + context - 1, crop)
+            samples += [augment(*s, rng) for s in make_samples(clip, context)]
+        return _stack(samples[:n])
+
+
+def _dataset_folders(path: Path) -> list[Path]:
+    """``path`` if it is a dataset, else its sub-folders that are datasets (a generated suite)."""
+    if (path / "dataset.json").is_file():
+        return [path]
+    if path.is_dir():
+        found = sorted(p for p in path.iterdir() if (p / "dataset.json").is_file())
+        if found:
+            return found
+    raise DatasetError(f"--data {path}: not a dataset (no dataset.json) nor a folder of datasets")
+
+
+class DiskFrames:
+    """Random crops of the videos of datasets on disk (every frame normalised once, whole, as at inference).
+
+    Each sample picks a video uniformly, a centre frame uniformly (context edges repeated, as
+    :func:`unet.infer.context_stack` does at inference), a random ``crop``×``crop`` window
+    (reflect-padded when the frame is smaller), a random rotation and flip.
 
     Parameters
     ----------
-    source : ClipSource
-        Where clips come from (:class:`SimulatedClips`, or a synthetic generator in tests).
-    seed : int
-        Root seed; worker ``w`` uses ``SeedSequence([seed, w])``.
-    context : int
-        Frames per input (odd).
-    size : int
-        Crop size (px), square.
-    centres_per_clip : int
-        Centre frames per simulated clip (the clip has ``centres_per_clip + context - 1`` frames).
+    paths : sequence of path
+        Dataset folders, or folders of datasets (a generated benchmark suite split).
     """
 
-    def __init__(self, source: ClipSource, *, seed: int, context: int = 3, size: int = 128,
-                 centres_per_clip: int = 2) -> None:
+    def __init__(self, paths: Sequence[str | Path]) -> None:
+        from simulator.dataset import open_dataset
+
+        self.videos: list[tuple[np.ndarray, np.ndarray]] = []
+        self.names: list[str] = []
+        for p in paths:
+            for folder in _dataset_folders(Path(p)):
+                ds = open_dataset(folder)
+                for vid in ds.video_ids:
+                    video = ds.read_video(vid)
+                    x = normalize_frames(video.frames, particles_bright=video.meta.particles_bright)
+                    self.videos.append((x, np.asarray(video.labels)))
+                    self.names.append(f"{folder.name}/{vid}")
+        if not self.videos:
+            raise DatasetError(f"--data {', '.join(map(str, paths))}: no videos")
+        log.info("loaded %d videos for training", len(self.videos))
+
+    def __call__(self, rng: np.random.Generator, n: int, context: int, crop: int) -> Sample:
+        samples = []
+        for _ in range(n):
+            x, labels = self.videos[int(rng.integers(len(self.videos)))]
+            t = int(rng.integers(x.shape[0]))
+            stack, lab = context_stack(x, t, context), labels[t]
+            py, px = max(0, crop - lab.shape[0]), max(0, crop - lab.shape[1])
+            if py or px:
+                stack = np.pad(stack, ((0, 0), (0, py), (0, px)), mode="reflect")
+                lab = np.pad(lab, ((0, py), (0, px)), mode="constant")
+            i = int(rng.integers(lab.shape[0] - crop + 1))
+            j = int(rng.integers(lab.shape[1] - crop + 1))
+            lab = lab[i:i + crop, j:j + crop].astype(np.int32)
+            fg, bd = targets_from_labels(lab)
+            samples.append(augment(stack[:, i:i + crop, j:j + crop], np.stack([fg, bd]), lab, rng))
+        return _stack(samples)
+
+
+class StepBatches(IterableDataset):
+    """Endless stream of training batches; batch ``s`` is drawn from ``SeedSequence([seed, s])``.
+
+    Worker ``w`` of ``W`` yields steps ``start + w``, ``start + w + W``, ...; the DataLoader
+    (``batch_size=None``) takes them round-robin, so the stream is the same for any ``W``.
+
+    Parameters
+    ----------
+    sampler : Sampler
+        :class:`ClipSampler` or :class:`DiskFrames`.
+    seed : int
+        Root seed.
+    start : int
+        First step (a resumed run starts where the checkpoint stopped).
+    batch_size, context, crop : int
+        Samples per batch, frames per input (odd), crop size (px).
+    """
+
+    def __init__(self, sampler: Sampler, *, seed: int, start: int = 0, batch_size: int = 8, context: int = 3,
+                 crop: int = 128) -> None:
         super().__init__()
         if context % 2 != 1:
             raise ValueError(f"context={context}: expected an odd number of frames")
-        self.source, self.seed, self.context, self.size = source, seed, context, size
-        self.centres_per_clip = centres_per_clip
+        self.sampler, self.seed, self.start = sampler, seed, start
+        self.batch_size, self.context, self.crop = batch_size, context, crop
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch of ``step``: x (B, context, crop, crop), y (B, 2, crop, crop) float32 tensors."""
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, step]))
+        x, y, _ = self.sampler(rng, self.batch_size, self.context, self.crop)
+        return torch.from_numpy(x), torch.from_numpy(y)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         info = get_worker_info()
-        worker = 0 if info is None else info.id
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed, worker]))
+        worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
+        step = self.start + worker
         while True:
-            clip = self.source(rng, self.centres_per_clip + self.context - 1, self.size)
-            for x, y in make_samples(clip, self.context):
-                k = int(rng.integers(4))  # random rotation / flip: the physics is isotropic
-                x, y = np.rot90(x, k, axes=(1, 2)), np.rot90(y, k, axes=(1, 2))
-                if rng.random() < 0.5:
-                    x, y = x[:, :, ::-1], y[:, :, ::-1]
-                yield torch.from_numpy(x.copy()), torch.from_numpy(y.copy())
+            yield self.batch(step)
+            step += workers

@@ -8,7 +8,7 @@ sizes that are not multiples of ``2**depth``, are reflect-padded and cropped bac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ import torch
 from unet.model import UNet
 from unet.normalize import normalize_frames
 
-__all__ = ["predict_logits", "context_stack"]
+__all__ = ["predict_logits", "logits_of_normalized", "context_stack"]
 
 
 def context_stack(x: np.ndarray, t: int, context: int) -> np.ndarray:
@@ -50,9 +50,9 @@ def predict_logits(
     *,
     particles_bright: bool,
     device: str | torch.device = "cpu",
-    tile: int = 256,
+    tile: int = 512,
     overlap: int = 32,
-    batch: int = 8,
+    batch: int = 4,
     percentiles: tuple[float, float] | None = None,
 ) -> Iterator[np.ndarray]:
     """Logits of every frame, one frame at a time.
@@ -67,6 +67,7 @@ def predict_logits(
         Imaging polarity (``VideoMeta.particles_bright``).
     tile, overlap : int
         Tile size and overlap (px); tile is rounded up to a multiple of ``2**model.depth``.
+        Frames up to ``tile`` px go through the network whole (no tiling overhead).
     batch : int
         Tiles per forward pass.
 
@@ -79,11 +80,29 @@ def predict_logits(
         video = video[None]
     if video.ndim != 3:
         raise ValueError(f"video of shape {video.shape}: expected (T, Y, X)")
+    kw = {} if percentiles is None else {"percentiles": percentiles}
+    x = normalize_frames(video, particles_bright=particles_bright, **kw)
+    yield from logits_of_normalized(x, model, device=device, tile=tile, overlap=overlap, batch=batch)
+
+
+def logits_of_normalized(
+    x: np.ndarray,
+    model: UNet,
+    *,
+    frames: Sequence[int] | np.ndarray | None = None,
+    context: int | None = None,
+    device: str | torch.device = "cpu",
+    tile: int = 512,
+    overlap: int = 32,
+    batch: int = 4,
+) -> Iterator[np.ndarray]:
+    """Logits of frames ``frames`` (default all) of normalised (T, Y, X) float32 ``x``; see :func:`predict_logits`.
+
+    ``context`` defaults to the model's ``in_channels``.  Yields (2, Y, X) float32 per frame.
+    """
     m = 2 ** model.depth
     tile = -(-tile // m) * m
     overlap = min(overlap, tile // 2)
-    kw = {} if percentiles is None else {"percentiles": percentiles}
-    x = normalize_frames(video, particles_bright=particles_bright, **kw)
     T, Y, X = x.shape
     # pad to at least one tile, and to a multiple of 2**depth
     ty, tx = min(tile, -(-Y // m) * m), min(tile, -(-X // m) * m)
@@ -93,13 +112,16 @@ def predict_logits(
     H, W = x.shape[1:]
     positions = [(i, j) for i in _starts(H, ty, overlap) for j in _starts(W, tx, overlap)]
     wmap = np.outer(_ramp(ty, overlap if H > ty else 0), _ramp(tx, overlap if W > tx else 0))
-    w_t = torch.from_numpy(wmap).to(device)
-    context = model.hparams["in_channels"]
     dev = torch.device(device)
+    w_t = torch.from_numpy(wmap).to(dev)
+    context = model.hparams["in_channels"] if context is None else context
     autocast = torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=dev.type == "cuda")
     with torch.inference_mode(), autocast:
-        for t in range(T):
-            frame = torch.from_numpy(np.ascontiguousarray(context_stack(x, t, context))).to(dev)
+        for t in (range(T) if frames is None else frames):
+            frame = torch.from_numpy(np.ascontiguousarray(context_stack(x, int(t), context))).to(dev)
+            if len(positions) == 1:
+                yield model(frame[None]).float()[0, :, :Y, :X].cpu().numpy()
+                continue
             acc = torch.zeros((2, H, W), dtype=torch.float32, device=dev)
             norm = torch.zeros((H, W), dtype=torch.float32, device=dev)
             for b in range(0, len(positions), batch):

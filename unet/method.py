@@ -29,9 +29,9 @@ def segment(
     *,
     model: UNet | str | os.PathLike[str] | None = None,
     device: str = "cpu",
-    tile: int = 256,
+    tile: int = 512,
     overlap: int = 32,
-    batch: int = 8,
+    batch: int = 4,
 ) -> np.ndarray:
     """Segment every frame of a video with a U-Net.
 

@@ -1,11 +1,14 @@
 """Training loop: AdamW, cosine schedule with warm-up, mixed precision on GPU, fixed validation
-set, CSV log, loss/score plot, checkpoints and resume.
+set, CSV log, loss/score plot, checkpoints and exact resume.
 
 Loss: binary cross-entropy on both heads (boundary pixels weighted ``BOUNDARY_POS_WEIGHT``, they
 are rare) plus a soft Dice term on the foreground (Milletari et al., V-Net, 3DV 2016), the usual
 remedy for sparse foreground.  Checkpoints: ``checkpoint.pt`` holds only tensors, numbers and
 lists (model, optimizer, step) and is read back with ``torch.load(weights_only=True)``, which
 refuses arbitrary objects; the deliverable model is the safetensors + JSON of :mod:`unet.io`.
+Batches are a function of ``(seed, step)`` (:class:`unet.data.StepBatches`) and the checkpoint
+holds torch's RNG state, so on the CPU a run stopped and resumed gives the same weights, bit for
+bit, as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from simulator.errors import UserError
-from unet.data import ClipSource, SimulatedClips, make_samples
-from unet.data import StreamingFrames
+from unet.data import ClipSampler, ClipSource, DiskFrames, Sampler, SimulatedClips, StepBatches
 from unet.io import save_model
 from unet.model import UNet
 from unet.normalize import DEFAULT_PERCENTILES
+from unet.calibrate import DEFAULT_POSTPROCESS, tune_postprocess
 from unet.postprocess import instances_from_probabilities
 
 __all__ = ["TrainConfig", "train", "f1_at_05", "BOUNDARY_POS_WEIGHT"]
@@ -63,6 +66,9 @@ class TrainConfig:
     val_clips: int = 12
     val_every: int = 200
     workers: int = 0
+    data: list[str] = field(default_factory=list)
+    val_data: list[str] = field(default_factory=list)
+    tune_postprocess: bool = True
 
 
 def f1_at_05(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:
@@ -94,13 +100,12 @@ def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return fg_bce + bd_bce + dice
 
 
-def _validation_set(source: ClipSource, cfg: TrainConfig) -> list[tuple[torch.Tensor, torch.Tensor, np.ndarray]]:
+def _validation_set(sampler: Sampler, cfg: TrainConfig) -> list[tuple[torch.Tensor, torch.Tensor, np.ndarray]]:
     rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 2**20]))
     items = []
     for _ in range(cfg.val_clips):
-        clip = source(rng, cfg.context, cfg.crop)
-        (x, y), = list(make_samples(clip, cfg.context))
-        items.append((torch.from_numpy(x), torch.from_numpy(y), clip.labels[cfg.context // 2]))
+        x, y, labels = sampler(rng, 1, cfg.context, cfg.crop)
+        items.append((torch.from_numpy(x[0]), torch.from_numpy(y[0]), labels[0]))
     return items
 
 
@@ -165,12 +170,21 @@ def train(
     source: ClipSource | None = None,
     progress: bool = True,
     command: str | None = None,
+    stop_at: int | None = None,
 ) -> dict[str, float]:
     """Train a U-Net and save it into ``out`` (``model.safetensors`` + ``model.json``).
 
     Also writes ``train_log.csv``, ``train_plot.png`` and ``checkpoint.pt`` (every validation).
-    ``source`` defaults to :class:`unet.data.SimulatedClips` over ``cfg.presets`` (all when
-    empty).  Returns the last validation scores ``{"val_loss": ..., "val_f1": ...}``.
+    Training batches come from the datasets ``cfg.data`` (:class:`unet.data.DiskFrames`) or,
+    when there are none, from fresh clips of ``source``, which defaults to
+    :class:`unet.data.SimulatedClips` over ``cfg.presets`` (all when empty).  Validation samples
+    come from ``cfg.val_data``, or else from ``source`` (domain-randomised simulated clips).
+    With ``cfg.tune_postprocess`` and ``cfg.data``, the post-processing thresholds are chosen on
+    the training datasets' whole frames (:func:`unet.calibrate.tune_postprocess`).
+
+    ``stop_at``: stop after that step with a checkpoint and no model, as an interrupted run would
+    (continue with ``resume=True``).  Returns the last validation scores
+    ``{"val_loss": ..., "val_f1": ...}`` (empty when stopped early).
     """
     out = Path(out)
     dev = torch.device(device)
@@ -179,9 +193,12 @@ def train(
     ckpt_path, log_path = out / "checkpoint.pt", out / "train_log.csv"
     if out.exists() and any(out.iterdir()) and not resume:
         raise UserError(f"--out {out}: folder exists and is not empty (use --resume to continue it)")
-    out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)  # local to this process's torch generator: initial weights
     source = source or SimulatedClips(cfg.presets or None)
+    disk = DiskFrames(cfg.data) if cfg.data else None  # user errors in --data before anything is written
+    sampler: Sampler = disk or ClipSampler(source)
+    val_sampler: Sampler = DiskFrames(cfg.val_data) if cfg.val_data else ClipSampler(source)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)  # torch's generator of this process: initial weights (and dropout)
     model = UNet(cfg.context, cfg.depth, cfg.base_width, cfg.norm, cfg.dropout).to(dev)  # type: ignore[arg-type]
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     use_amp = dev.type == "cuda"
@@ -192,17 +209,22 @@ def train(
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start = int(state["step"])
+        if "torch_rng" in state:  # dropout masks continue as in an uninterrupted run
+            torch.set_rng_state(state["torch_rng"])
         log.info("resumed %s at step %d", out, start)
     rows = [r for r in _read_log(log_path) if r["step"] <= start]
-    val = _validation_set(source, cfg)
-    # the stream after a resume is seeded by the step, so resumed runs see fresh data
-    stream = StreamingFrames(source, seed=cfg.seed * 1_000_003 + start, context=cfg.context, size=cfg.crop)
-    loader = DataLoader(stream, batch_size=cfg.batch_size, num_workers=cfg.workers)
+    val = _validation_set(val_sampler, cfg)
+    stream = StepBatches(sampler, seed=cfg.seed, start=start, batch_size=cfg.batch_size, context=cfg.context,
+                         crop=cfg.crop)
+    # its own generator: the DataLoader must not draw from torch's global one (dropout), or a resumed
+    # run would see other dropout masks than an uninterrupted one
+    loader = DataLoader(stream, batch_size=None, num_workers=cfg.workers, generator=torch.Generator().manual_seed(0))
+    end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
     t0 = time.perf_counter() - (float(rows[-1]["elapsed_s"]) if rows else 0.0)
     scores = {"val_loss": float("nan"), "val_f1": float("nan")}
     model.train()
     bar = tqdm(total=cfg.steps, initial=start, desc="train", unit="step", disable=not progress)
-    for step, (x, y) in enumerate(islice(loader, cfg.steps - start), start=start):
+    for step, (x, y) in enumerate(islice(loader, max(0, end - start)), start=start):
         lr = cfg.lr * _lr_factor(step, cfg.steps, cfg.warmup)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -215,24 +237,33 @@ def train(
         scaler.update()
         row: dict[str, Any] = {"step": step + 1, "lr": lr, "loss": loss.item(), "val_loss": "", "val_f1": "",
                                "elapsed_s": time.perf_counter() - t0}
-        last = step + 1 == cfg.steps
-        if (step + 1) % cfg.val_every == 0 or last:
+        if (step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps:
             scores["val_loss"], scores["val_f1"] = _validate(model, val, dev)
             row.update(scores)
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1}, ckpt_path)
+        if (step + 1) % cfg.val_every == 0 or step + 1 == end:
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1,
+                        "torch_rng": torch.get_rng_state()}, ckpt_path)
             _write_log(log_path, [*rows, row])
             bar.set_postfix(loss=f"{loss.item():.3f}", val_f1=f"{scores['val_f1']:.3f}")
         rows.append(row)
         bar.update(1)
     bar.close()
+    if end < cfg.steps:
+        log.info("stopped at step %d of %d; continue with --resume", end, cfg.steps)
+        return {}
     if math.isnan(scores["val_f1"]):
         scores["val_loss"], scores["val_f1"] = _validate(model, val, dev)
     _write_log(log_path, rows)
     if rows:
         _plot(rows, out / "train_plot.png")
+    post: dict[str, Any] = dict(DEFAULT_POSTPROCESS)
+    post_scores: dict[str, Any] = {}
+    if cfg.tune_postprocess and disk is not None:
+        post, post_scores = tune_postprocess(model.eval(), disk)
     save_model(out, model.cpu(), {
         "normalization": {"percentiles": list(DEFAULT_PERCENTILES), "invert_bright_field": True},
-        "postprocess": {"threshold": 0.5, "boundary_threshold": 0.5, "min_area_px": 8},
+        "postprocess": post,
+        "postprocess_tuning": post_scores,
         "training": {**asdict(cfg), "command": command or " ".join(sys.argv), "device": device},
         "code_version": _code_version(),
         "validation": scores,

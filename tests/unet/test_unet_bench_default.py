@@ -11,8 +11,10 @@ import torch
 from simulator.config import load_config
 from simulator.simulate import simulate_video
 from simulator.video import VideoMeta
+from unet.infer import predict_logits
 from unet.io import DEFAULT_MODEL, load_model
 from unet.method import segment
+from unet.postprocess import instances_from_probabilities
 from unet.train import f1_at_05
 
 
@@ -36,14 +38,51 @@ def test_default_model_on_a_real_uint8_frame(real_dir: Path) -> None:
     assert labels.shape == frame.shape and labels.max() >= 1
 
 
-@pytest.mark.benchmark(group="unet")
-def test_bench_infer_512_cpu(benchmark) -> None:  # type: ignore[no-untyped-def]
-    """Frames/s of the shipped model on one 512x512 uint16 frame on CPU (tile 256, overlap 32)."""
+def _frame_512() -> tuple[np.ndarray, VideoMeta]:
     frame = np.random.default_rng(0).poisson(1000, (1, 512, 512)).astype(np.uint16)
-    meta = VideoMeta("bench", frame.shape, 1.0, 0.1)
-    segment(frame, meta)  # load and warm up
-    labels = benchmark(segment, frame, meta)
-    assert labels.shape == frame.shape
+    return frame, VideoMeta("bench", frame.shape, 1.0, 0.1)
+
+
+def _record(benchmark) -> None:  # type: ignore[no-untyped-def]
     if benchmark.stats is not None:  # None under --benchmark-disable (a single plain run)
         benchmark.extra_info["frames_per_s"] = 1.0 / benchmark.stats.stats.mean
     benchmark.extra_info["threads"] = torch.get_num_threads()
+
+
+@pytest.mark.benchmark(group="unet-512")
+def test_bench_infer_512_cpu(benchmark) -> None:  # type: ignore[no-untyped-def]
+    """Frames/s of the shipped model on one 512x512 uint16 frame on CPU: normalise, network, post-process."""
+    frame, meta = _frame_512()
+    segment(frame, meta)  # load and warm up
+    labels = benchmark(segment, frame, meta)
+    assert labels.shape == frame.shape
+    _record(benchmark)
+
+
+@pytest.mark.benchmark(group="unet-512")
+def test_bench_network_512_cpu(benchmark) -> None:  # type: ignore[no-untyped-def]
+    """The network alone (normalisation and forward pass, no post-processing) on the same frame."""
+    frame, meta = _frame_512()
+    model, _ = load_model(None)
+    run = lambda: next(predict_logits(frame, model, particles_bright=meta.particles_bright))  # noqa: E731
+    run()
+    logits = benchmark(run)
+    assert logits.shape == (2, 512, 512)
+    _record(benchmark)
+
+
+@pytest.mark.benchmark(group="unet-512")
+def test_bench_postprocess_512_cpu(benchmark) -> None:  # type: ignore[no-untyped-def]
+    """Post-processing alone (sigmoid, seeded watershed) of the shipped model's logits of a simulated 512x512 frame."""
+    video = simulate_video(load_config("brownian-prisms", overrides=[
+        "video.frames=1", "video.height_px=512", "video.width_px=512", "particles.count=24"]), seed=3)
+    model, cfg = load_model(None)
+    logits = next(predict_logits(video.frames, model, particles_bright=video.meta.particles_bright))
+
+    def post() -> np.ndarray:
+        prob = 1.0 / (1.0 + np.exp(-logits))
+        return instances_from_probabilities(prob[0], prob[1], **cfg["postprocess"])
+
+    labels = benchmark(post)
+    assert labels.max() >= 1
+    _record(benchmark)

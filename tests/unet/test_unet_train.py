@@ -1,17 +1,23 @@
-"""A tiny training run on synthetic discs learns; resume, logs, errors; the simulator source."""
+"""A tiny training run on synthetic discs learns; exact resume, logs, errors; simulated and on-disk data."""
 
 from __future__ import annotations
 
 import csv
 import json
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from safetensors.torch import load_file
 from skimage.draw import disk
+from torch.utils.data import DataLoader
 
-from simulator.errors import UserError
-from unet.data import Clip, SimulatedClips, StreamingFrames
+from simulator.config import load_config
+from simulator.dataset import write_dataset
+from simulator.errors import DatasetError, UserError
+from unet.data import Clip, ClipSampler, DiskFrames, SimulatedClips, StepBatches
 from unet.io import load_model
 from unet.train import TrainConfig, f1_at_05, train
 
@@ -36,10 +42,10 @@ def _cfg(**kw: object) -> TrainConfig:
     return TrainConfig(**(base | kw))  # type: ignore[arg-type]
 
 
-def test_tiny_training_learns_and_resumes(tmp_path: Path) -> None:
-    scores = train(tmp_path / "m", _cfg(), source=disc_clips, progress=False, command="test")
+def test_tiny_training_learns(tmp_path: Path) -> None:
+    scores = train(tmp_path / "m", _cfg(steps=60), source=disc_clips, progress=False, command="test")
     rows = list(csv.DictReader((tmp_path / "m" / "train_log.csv").open()))
-    assert len(rows) == 40
+    assert len(rows) == 60
     first = np.mean([float(r["loss"]) for r in rows[:5]])
     last = np.mean([float(r["loss"]) for r in rows[-5:]])
     assert last < 0.7 * first
@@ -49,20 +55,79 @@ def test_tiny_training_learns_and_resumes(tmp_path: Path) -> None:
     assert cfg["training"]["command"] == "test" and cfg["validation"]["val_f1"] == scores["val_f1"]
     with pytest.raises(UserError, match="--resume"):
         train(tmp_path / "m", _cfg(), source=disc_clips, progress=False)
-    # resume: continues from the checkpoint at step 40 up to 50
-    train(tmp_path / "m", _cfg(steps=50, val_every=10), source=disc_clips, progress=False, resume=True)
+    # resume of a finished run with more steps: continues from the checkpoint at step 60 up to 64
+    train(tmp_path / "m", _cfg(steps=64, val_every=4), source=disc_clips, progress=False, resume=True)
     rows = list(csv.DictReader((tmp_path / "m" / "train_log.csv").open()))
-    assert [int(float(r["step"])) for r in rows] == list(range(1, 51))
-    assert json.loads((tmp_path / "m" / "model.json").read_text())["training"]["steps"] == 50
+    assert [int(float(r["step"])) for r in rows] == list(range(1, 65))
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["training"]["steps"] == 64
 
 
-def test_workers_draw_independent_streams() -> None:
-    ds = StreamingFrames(disc_clips, seed=5, context=3, size=32)
-    a = next(iter(ds))[0]
-    b = next(iter(StreamingFrames(disc_clips, seed=5, context=3, size=32)))[0]
-    c = next(iter(StreamingFrames(disc_clips, seed=6, context=3, size=32)))[0]
-    assert a.shape == (3, 32, 32)
-    assert np.array_equal(a.numpy(), b.numpy()) and not np.array_equal(a.numpy(), c.numpy())
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path: Path) -> None:
+    """Stopped at step 7 (not a validation step) and resumed: bit-identical weights on the CPU."""
+    cfg = _cfg(steps=12, val_every=5, dropout=0.2, crop=32, base_width=4, val_clips=2)
+    train(tmp_path / "whole", cfg, source=disc_clips, progress=False)
+    assert train(tmp_path / "cut", cfg, source=disc_clips, progress=False, stop_at=7) == {}
+    assert not (tmp_path / "cut" / "model.safetensors").exists()
+    train(tmp_path / "cut", cfg, source=disc_clips, progress=False, resume=True)
+    a = load_file(str(tmp_path / "whole" / "model.safetensors"))
+    b = load_file(str(tmp_path / "cut" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    # a different seed gives different weights (the comparison above can fail)
+    train(tmp_path / "other", _cfg(steps=12, val_every=5, dropout=0.2, crop=32, base_width=4, val_clips=2, seed=1),
+          source=disc_clips, progress=False)
+    c = load_file(str(tmp_path / "other" / "model.safetensors"))
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_batches_depend_on_seed_and_step_only() -> None:
+    """Batch s is the same from a fresh stream, a resumed one and with two workers; other seeds differ."""
+    sampler = ClipSampler(disc_clips)
+    ds = StepBatches(sampler, seed=5, context=3, crop=32, batch_size=2)
+    stream = [b[0] for b in islice(iter(ds), 4)]
+    assert stream[0].shape == (2, 3, 32, 32)
+    resumed = next(iter(StepBatches(sampler, seed=5, start=2, context=3, crop=32, batch_size=2)))[0]
+    assert torch.equal(stream[2], resumed)
+    workers = [b[0] for b in islice(DataLoader(ds, batch_size=None, num_workers=2), 4)]
+    assert all(torch.equal(a, b) for a, b in zip(stream, workers))
+    other = next(iter(StepBatches(sampler, seed=6, context=3, crop=32, batch_size=2)))[0]
+    assert not torch.equal(stream[0], other)
+
+
+def _tiny_dataset(root: Path, frames: int = 3, size: int = 40) -> Path:
+    cfg = load_config("brownian-prisms", overrides=[f"video.frames={frames}", f"video.height_px={size}",
+                                                    f"video.width_px={size}", "video.count=2",
+                                                    "particles.count=2", "particles.size_nm=8"])
+    root.parent.mkdir(parents=True, exist_ok=True)
+    write_dataset(cfg, root, seed=3, workers=1, progress=False)
+    return root
+
+
+def test_disk_frames_samples_crops_of_a_dataset(tmp_path: Path) -> None:
+    suite = tmp_path / "suite"
+    _tiny_dataset(suite / "a")
+    frames = DiskFrames([suite])  # a folder of datasets
+    assert len(frames.videos) == 2 and frames.names[0].startswith("a/")
+    x, y, labels = frames(np.random.default_rng(0), 3, 3, 32)
+    assert x.shape == (3, 3, 32, 32) and y.shape == (3, 2, 32, 32) and labels.shape == (3, 32, 32)
+    np.testing.assert_array_equal(y[:, 0], labels > 0)          # foreground target = labelled pixels
+    x2, _, _ = frames(np.random.default_rng(0), 1, 1, 64)       # crop larger than the frame: padded
+    assert x2.shape == (1, 1, 64, 64)
+    with pytest.raises(DatasetError, match="not a dataset"):
+        DiskFrames([tmp_path / "nothing"])
+
+
+def test_train_on_disk_data_tunes_postprocessing(tmp_path: Path) -> None:
+    data = _tiny_dataset(tmp_path / "d", frames=3, size=32)
+    cfg = _cfg(steps=4, val_every=2, crop=32, data=[str(data)], val_data=[str(data)], val_clips=2)
+    train(tmp_path / "m", cfg, progress=False)
+    _, meta = load_model(tmp_path / "m")
+    assert set(meta["postprocess"]) == {"threshold", "boundary_threshold", "min_area_px"}
+    assert meta["postprocess_tuning"]["frames"] == 4 and meta["training"]["data"] == [str(data)]
+    with pytest.raises(DatasetError):
+        train(tmp_path / "n", _cfg(data=[str(tmp_path / "missing")]), progress=False)
+    assert not (tmp_path / "n").exists()
 
 
 def test_simulated_source() -> None:
