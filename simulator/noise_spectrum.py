@@ -30,6 +30,8 @@ cycles per pixel (Nyquist = 0.5).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import ndimage
 
@@ -243,7 +245,8 @@ def repair_lowest_bin(freq: np.ndarray, values: np.ndarray, *, low_freq_max: flo
     return out
 
 
-def _low_freq_model(freq: np.ndarray, values: np.ndarray, *, low_freq_max: float):
+def _low_freq_model(freq: np.ndarray, values: np.ndarray, *,
+                    low_freq_max: float) -> Callable[[np.ndarray], np.ndarray]:
     """The fit of :func:`extrapolate_to_zero` as a function of frequency (array -> array)."""
     k = np.arange(freq.size)
     sel = (k >= 2) & (freq <= max(low_freq_max, freq[min(6, freq.size - 1)]))
