@@ -94,6 +94,31 @@ def simulation_box(config: SimulationConfig) -> tuple[float, int]:
     return float(margin), int(round(pc.count * (h + 2 * margin) * (w + 2 * margin) / (h * w)))
 
 
+#: Area fraction at which random sequential placement jams (discs: 0.547, Feder, J. Theor. Biol.
+#: 87, 237 (1980)); a larger requested fraction is refused before any shape is built.
+_JAMMING_FRACTION = 0.547
+
+
+def _check_density(config: SimulationConfig, names: list[str], frac: np.ndarray, count: int, margin_nm: float) -> None:
+    """ConfigError when ``count`` particles would cover more of the box than random placement can
+    reach: an impossible density fails at once, not after building millions of shapes."""
+    pc, v, im = config.particles, config.video, config.imaging
+    shapes = [make_shape(n, pc.size_nm, aspect_ratio=pc.aspect_ratio, thickness_ratio=pc.thickness_ratio,
+                         truncation=pc.truncation, corner_rounding=pc.corner_rounding).outline for n in names]
+    area = sum(f * s.area for s, f in zip(shapes, frac)) * (1 + pc.size_cv**2)  # E[s²] = s̄² (1 + cv²)
+    h, w = v.height_px * im.pixel_size_nm + 2 * margin_nm, v.width_px * im.pixel_size_nm + 2 * margin_nm
+    if max(2 * np.hypot(*np.asarray(s.exterior.coords).T).max() for s in shapes) > min(h, w):
+        return  # a particle larger than the field: place_particles names that mistake
+    if count * area > _JAMMING_FRACTION * h * w:
+        where = f"the simulation box ({pc.count} in view, {count} with its {margin_nm:.0f} nm margin)" if margin_nm \
+            else "the field"
+        raise ConfigError(
+            f"particles.count = {pc.count}: only {int(_JAMMING_FRACTION * h * w / area)} particles of "
+            f"~{pc.size_nm:g} nm fit without overlap in the {w:.0f}×{h:.0f} nm of {where} (random placement "
+            f"jams at {100 * _JAMMING_FRACTION:.0f} % cover); lower particles.count or particles.size_nm"
+        )
+
+
 def place_particles(
     outlines: list, angles: np.ndarray, field_nm: tuple[float, float], *, gap_nm: float,
     rng: np.random.Generator, requested: str = "", centres_only: bool = False,
@@ -182,6 +207,7 @@ class Simulation:
         self._margin_nm, count = simulation_box(config)
         names = list(pc.shapes)
         frac = np.array([pc.shapes[n] for n in names], float)
+        _check_density(config, names, frac / frac.sum(), count, self._margin_nm)
         picks = rng.choice(len(names), size=count, p=frac / frac.sum())
         sizes = pc.size_nm * np.clip(1 + pc.size_cv * rng.standard_normal(count), 0.3, 3.0)
         aspects = np.full(count, pc.aspect_ratio)

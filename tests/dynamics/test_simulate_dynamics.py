@@ -144,3 +144,12 @@ def test_etched_rod_diffuses_faster_as_it_shortens():
         assert out.particles[0]["D_nm2_s"] == pytest.approx(dyn.slowdown * (par + perp) / 2, rel=1e-12)
         assert out.particles[0]["Dr_rad2_s"] == pytest.approx(dyn.slowdown * rot, rel=1e-12)
     assert np.all(np.diff(d_seen) > 0)
+
+
+@pytest.mark.parametrize("count", [300, 1_000_000])
+def test_impossible_density_fails_before_building_the_particles(count):
+    from simulator.errors import ConfigError
+
+    # 1e6 prisms would take minutes to build one by one; the area check refuses them first.
+    with pytest.raises(ConfigError, match=rf"particles.count = {count}: only \d+ particles .* jams at 55 % cover"):
+        Simulation(load_config("brownian-prisms", overrides=[f"particles.count={count}"]), seed=1)
