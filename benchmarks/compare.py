@@ -316,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repeats, smaller metric/dynamics/U-Net jobs")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.json")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "PERFORMANCE.md")
-    ap.add_argument("--only", help="comma-separated subset of: render, dynamics, metrics, unet")
+    ap.add_argument("--only", help="comma-separated subset of: render, dynamics, metrics, unet (the other rows "
+                    "are kept from --out)")
     args = ap.parse_args(argv)
     only = set((args.only or "render,dynamics,metrics,unet").split(","))
     q = args.quick
@@ -343,6 +344,13 @@ def main(argv: list[str] | None = None) -> int:
     if stages:
         print("render stages (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
     print(f"load average {env['load_average_1min_start']:.2f} -> {env['load_average_1min_end']:.2f}")
+    if args.only and args.out.is_file():  # keep the rows not measured this time
+        previous = json.loads(args.out.read_text(encoding="utf-8"))
+        ids = {r["id"] for r in rows}
+        rows = [r for r in previous.get("rows", []) if r["id"] not in ids] + rows
+        stages = stages or previous.get("render_stages_ms", {})
+        order = ["render", "dynamics", "metrics", "unet"]
+        rows.sort(key=lambda r: next((i for i, k in enumerate(order) if r["id"].startswith(k)), len(order)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"schema_version": 1, "environment": env, "rows": rows,
                                     "render_stages_ms": stages}, indent=2) + "\n", encoding="utf-8")

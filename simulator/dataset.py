@@ -95,24 +95,29 @@ def _write_video(config: SimulationConfig, folder: Path, *, seed: int, video_id:
     T, Y, X = meta.shape
     particles: Table = []
     events: Table = []
-    # Labels go to a memory-mapped scratch file while the frames stream into their TIFF, so
-    # memory stays at a few frames whatever the video's length.
+    # Labels go to a scratch file (plain writes and reads, not a memory map: mapped pages would
+    # count in the process's resident memory) while the frames stream into their TIFF, then
+    # stream from it into theirs, so memory stays at a few frames whatever the video's length.
     scratch = folder / ".labels.scratch"
-    labels = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.uint32, shape=(T, Y, X))
+    with open(scratch, "w+b") as fh:
 
-    def _frames() -> Iterator[np.ndarray]:
-        for t, out in enumerate(sim.frames()):
-            labels[t] = out.labels
-            particles.extend(out.particles)
-            events.extend(out.events)
-            yield out.image
+        def _frames() -> Iterator[np.ndarray]:
+            for out in sim.frames():
+                fh.write(np.ascontiguousarray(out.labels, dtype=np.uint32).tobytes())
+                particles.extend(out.particles)
+                events.extend(out.events)
+                yield out.image
 
-    common = dict(shape=(T, Y, X), pixel_size_nm=meta.pixel_size_nm,
-                  frame_interval_s=meta.frame_interval_s)
-    write_ome_tiff(folder / "video.ome.tif", _frames(), dtype=np.uint16, **common)
-    labels.flush()
-    write_ome_tiff(folder / "labels.ome.tif", iter(labels), dtype=np.uint32, **common)
-    del labels
+        def _labels() -> Iterator[np.ndarray]:
+            fh.seek(0)
+            for _ in range(T):
+                yield np.frombuffer(fh.read(Y * X * 4), dtype=np.uint32).reshape(Y, X)
+
+        common = dict(shape=(T, Y, X), pixel_size_nm=meta.pixel_size_nm,
+                      frame_interval_s=meta.frame_interval_s)
+        write_ome_tiff(folder / "video.ome.tif", _frames(), dtype=np.uint16, **common)
+        fh.flush()
+        write_ome_tiff(folder / "labels.ome.tif", _labels(), dtype=np.uint32, **common)
     scratch.unlink()
     (folder / "particles.csv").write_text(table_to_csv(particles, PARTICLE_COLUMNS), encoding="utf-8")
     (folder / "tracks.csv").write_text(table_to_csv(sim.tracks, TRACK_COLUMNS), encoding="utf-8")
