@@ -37,8 +37,10 @@ time in step-growth polymerization, Flory 1953, and in Smoluchowski aggregation)
 is the least-squares slope of that series (1/s); the error is |rate(segmentation) − rate(truth)| /
 |rate(truth)|, the truth being the same measure on the ground-truth labels (it agrees with the
 ``chain_id`` column of ``particles.csv``, contact within ``dynamics.contact_nm`` = 2 nm, to within a
-few percent: tests/benchmark/test_physics_recovery.py).  NaN when the true mean chain size does
-not change by at least ``CHAIN_MIN_GROWTH`` over the video (no assembly to recover).  A method
+few percent: tests/benchmark/test_physics_recovery.py).  Only interacting videos (those with a
+simulated pair potential) are scored, and only when the true mean chain size changes by at least
+``CHAIN_MIN_GROWTH`` over the video with a slope at least twice its standard error (a trend, not
+the chance contacts of a few particles in a short clip); otherwise NaN (no assembly to recover).  A method
 that merges touching particles into one blob, or splits chains by eroding them, sees no growth
 (error ~1).
 """
@@ -220,20 +222,29 @@ def mean_chain_sizes(labels: np.ndarray, *, pixel_size_nm: float, gap_nm: float 
     return out
 
 
-def _chain_rate(sizes: np.ndarray, frame_interval_s: float) -> float:
+def _chain_rate(sizes: np.ndarray, frame_interval_s: float) -> tuple[float, float]:
+    """Least-squares slope (1/s) of the mean chain size and its standard error (NaN with < 4 frames)."""
     ok = np.isfinite(sizes)
     if ok.sum() < 2:
-        return float("nan")
-    return float(np.polyfit(np.flatnonzero(ok) * frame_interval_s, sizes[ok], 1)[0])
+        return float("nan"), float("nan")
+    t = np.flatnonzero(ok) * frame_interval_s
+    if ok.sum() < 4:
+        return float(np.polyfit(t, sizes[ok], 1)[0]), float("nan")
+    coef, cov = np.polyfit(t, sizes[ok], 1, cov="unscaled")
+    resid = sizes[ok] - np.polyval(coef, t)
+    return float(coef[0]), float(np.sqrt(cov[0, 0] * (resid @ resid) / (ok.sum() - 2)))
 
 
 def chain_growth_rel_error(video: Video, tracks: np.ndarray, *, gap_nm: float = CHAIN_GAP_NM) -> float:
     """|growth rate of the mean chain size (segmentation) − (truth)| / |(truth)|; NaN when nothing assembles."""
+    if not video.potential:
+        return float("nan")  # particles that do not interact do not assemble
     p, dt = video.meta.pixel_size_nm, video.meta.frame_interval_s
     true = mean_chain_sizes(video.labels, pixel_size_nm=p, gap_nm=gap_nm)
-    rate = _chain_rate(true, dt)
+    rate, se = _chain_rate(true, dt)
     ok = np.flatnonzero(np.isfinite(true))
-    if not np.isfinite(rate) or abs(rate) * (ok[-1] - ok[0]) * dt < CHAIN_MIN_GROWTH:
+    if not (np.isfinite(rate) and np.isfinite(se)) or abs(rate) * (ok[-1] - ok[0]) * dt < CHAIN_MIN_GROWTH \
+            or abs(rate) < 2 * se:
         return float("nan")
-    seg = _chain_rate(mean_chain_sizes(tracks, pixel_size_nm=p, gap_nm=gap_nm), dt)
+    seg, _ = _chain_rate(mean_chain_sizes(tracks, pixel_size_nm=p, gap_nm=gap_nm), dt)
     return float(abs(seg - rate) / abs(rate)) if np.isfinite(seg) else 1.0

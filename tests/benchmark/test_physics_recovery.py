@@ -138,3 +138,9 @@ def test_chain_growth_truth_scores_zero_and_merged_or_split_chains_score_worse(a
     split = np.stack([np.where(erosion(f, disk(2)) == f, erosion(f, disk(2)), 0) for f in true])
     for bad in (merged, split, np.where(true > 0, 1, 0)):
         assert chain_growth_rel_error(v, bad) > 0.5
+    # no metric without interactions, nor for a few frames of chance contacts
+    from simulator.video import Video
+
+    assert np.isnan(chain_growth_rel_error(Video(meta=v.meta, frames=v.frames, labels=v.labels), true))
+    short = Video(meta=v.meta, frames=v.frames[:3], labels=v.labels[:3], potential=v.potential)
+    assert np.isnan(chain_growth_rel_error(short, true[:3]))
