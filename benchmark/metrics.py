@@ -16,7 +16,7 @@ from a frame's overlap and matching) — the registry that scoring, the report a
   the CTC does (``results.json``'s ``seg``).  Every instance metric stands on one pixel-overlap
   matrix (:func:`benchmark.overlap.label_overlap`, numba kernel with a NumPy reference).
 - ``boundary_f1``: F1 of boundary pixels within a tolerance (``BOUNDARY_TOL_NM``) of the
-  other's boundary (Csurka et al., BMVC 2013).
+  other's boundary (Csurka et al., BMVC 2013; :mod:`benchmark.boundary`).
 - Shape fidelity over matched pairs (IoU ≥ 0.5): ``area_rel_error``, ``centroid_error_nm``,
   ``orientation_error_rad`` (only objects whose true eccentricity exceeds 0.6), from image
   moments of all regions at once (:func:`_region_moments`, scikit-image's ``regionprops``
@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import ndimage
-from skimage.segmentation import find_boundaries, relabel_sequential
 
 from baselines.matching import Matching, match
+from benchmark.boundary import boundary_f1
 from benchmark.overlap import Engine, _overlap_sequential, iou_from_overlap, label_overlap
+from benchmark.overlap import sequential as _sequential
 
 __all__ = ["METRICS", "Metric", "FRAME_METRICS", "HIGHER_IS_BETTER", "frame_metrics", "seg_measure", "seg_video", "BOUNDARY_TOL_NM",
            "higher_is_better"]
@@ -117,27 +117,13 @@ def _seg_from_overlap(ov: np.ndarray) -> float:
     return float(j.mean())
 
 
-def _boundary_f1(true, pred, pixel_size_nm):
-    bt, bp = find_boundaries(true, mode="inner"), find_boundaries(pred, mode="inner")
-    if not bt.any() and not bp.any():
-        return 1.0
-    if not bt.any() or not bp.any():
-        return 0.0
-    tol = BOUNDARY_TOL_NM / pixel_size_nm
-    dt = ndimage.distance_transform_edt(~bt)
-    dp = ndimage.distance_transform_edt(~bp)
-    precision = (dt[bp] <= tol).mean()
-    recall = (dp[bt] <= tol).mean()
-    return float(0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall))
-
-
 def _region_moments(labels: np.ndarray, *, sequential: bool = False) -> np.ndarray:
     """Per sequentially relabelled region (row k = k-th smallest positive label, 0-based): area (px),
     centroid row and column (px), orientation (rad) and eccentricity, with scikit-image's
     ``regionprops`` conventions (central second moments, inertia-tensor eigenvalues), computed for
     all regions at once with ``np.bincount``.  Shape (n_regions, 5).  ``sequential``: the labels
     are already 0, 1, …, n without gaps."""
-    seq = (np.asarray(labels) if sequential else relabel_sequential(np.asarray(labels))[0]).ravel()
+    seq = (np.asarray(labels) if sequential else _sequential(labels)).ravel()
     n = int(seq.max(initial=0)) + 1
     idx = np.flatnonzero(seq)  # foreground only: background pixels add nothing
     rr, cc = (x.astype(np.float64) for x in np.divmod(idx, labels.shape[1]))
@@ -180,6 +166,7 @@ class _Frame:
     matching: Matching
     pixel_size_nm: float
     pixel: tuple[float, float]
+    engine: Engine
 
     @cached_property
     def shape(self) -> tuple[float, float, float]:
@@ -234,7 +221,7 @@ METRICS: dict[str, Metric] = dict([
     _m("mean_matched_iou", "mean IoU of pairs matched at IoU ≥ 0.5", _mean_matched_iou),
     _m("seg", "Cell Tracking Challenge SEG (pooled over the video's objects)", lambda f: _seg_from_overlap(f.overlap)),
     _m("boundary_f1", f"boundary F1 within {BOUNDARY_TOL_NM:g} nm (Csurka et al. 2013)",
-       lambda f: _boundary_f1(f.true, f.pred, f.pixel_size_nm)),
+       lambda f: boundary_f1(f.true, f.pred, BOUNDARY_TOL_NM / f.pixel_size_nm, engine=f.engine)),
     _m("area_rel_error", "|area − true area| / true area of matched pairs", lambda f: f.shape[0], higher=False),
     _m("centroid_error_nm", "centroid distance of matched pairs", lambda f: f.shape[1], "nm", higher=False),
     _m("orientation_error_rad", "orientation error of matched anisotropic pairs (eccentricity > 0.6)",
@@ -267,17 +254,18 @@ def frame_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 
     ----------
     true, pred : (Y, X) integer instance labels, 0 = background
     pixel_size_nm : pixel size (nm), for the boundary tolerance and the centroid error
-    engine : overlap kernel, ``"numba"`` or ``"numpy"`` (:func:`benchmark.overlap.label_overlap`)
+    engine : kernels, ``"numba"`` or ``"numpy"`` (the reference) — :func:`benchmark.overlap.label_overlap`
+        and :func:`benchmark.boundary.boundary_f1`
 
     Returns
     -------
     dict metric name -> value, keys :data:`FRAME_METRICS`
     """
     pixel = _pixel(true, pred)
-    true = relabel_sequential(np.asarray(true))[0]  # once here; every measure below is invariant
-    pred = relabel_sequential(np.asarray(pred))[0]
+    true = _sequential(true)  # once here; every measure below is invariant
+    pred = _sequential(pred)
     ov = _overlap_sequential(true, pred, engine)
-    frame = _Frame(true, pred, ov, match(true, pred, iou=iou_from_overlap(ov)), pixel_size_nm, pixel)
+    frame = _Frame(true, pred, ov, match(true, pred, iou=iou_from_overlap(ov)), pixel_size_nm, pixel, engine)
     return {name: float(METRICS[name].compute(frame)) for name in FRAME_METRICS}
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 from skimage.segmentation import relabel_sequential
 
-__all__ = ["ENGINES", "label_overlap", "iou_from_overlap"]
+__all__ = ["ENGINES", "label_overlap", "iou_from_overlap", "sequential"]
 
 Engine = Literal["numba", "numpy"]
 ENGINES: tuple[str, ...] = ("numba", "numpy")
@@ -69,6 +69,26 @@ def label_overlap(true: np.ndarray, pred: np.ndarray, *, engine: Engine = "numba
     t, _, t_inv = relabel_sequential(true)
     p, _, p_inv = relabel_sequential(pred)
     return _overlap_sequential(t, p, engine), np.asarray(t_inv), np.asarray(p_inv)
+
+
+def sequential(labels: np.ndarray) -> np.ndarray:
+    """Labels renumbered 1, 2, …, n in increasing order of the original ids (0 stays 0): the first
+    output of scikit-image's ``relabel_sequential``, by a lookup table from ``np.bincount`` when
+    the ids are small enough (the usual case, several times faster than its hash of the frame),
+    by ``relabel_sequential`` itself otherwise.
+
+    Parameters
+    ----------
+    labels : non-negative integer labels, any shape
+    """
+    labels = np.asarray(labels)
+    top = int(labels.max(initial=0))
+    if top > 4 * labels.size + 1024 or labels.dtype.kind not in "iu":
+        return relabel_sequential(labels)[0]
+    present = np.bincount(labels.ravel(), minlength=top + 1) > 0
+    present[0] = False
+    lut = np.cumsum(present) * present
+    return lut.astype(np.min_scalar_type(max(int(lut[-1]), 1)))[labels]
 
 
 def _overlap_sequential(t: np.ndarray, p: np.ndarray, engine: Engine) -> np.ndarray:

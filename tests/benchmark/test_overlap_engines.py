@@ -171,3 +171,15 @@ def test_shape_errors_known_shift_and_rotation():
     p[:] = 0
     p[draw.ellipse(40, 40, 6, 16, rotation=0.2)] = 1  # rotated 0.2 rad about its centre
     assert frame_metrics(t, p)["orientation_error_rad"] == pytest.approx(0.2, abs=0.02)
+
+
+@pytest.mark.parametrize("top", [0, 3, 300, 70_000, 2**40])
+def test_sequential_matches_scikit_image(top):
+    from skimage.segmentation import relabel_sequential
+
+    from benchmark.overlap import sequential
+
+    rng = np.random.default_rng(top % 97)
+    labels = rng.integers(0, top + 1, size=(37, 41), dtype=np.int64)
+    labels[rng.random(labels.shape) < 0.3] = 0
+    np.testing.assert_array_equal(sequential(labels), relabel_sequential(labels)[0])
