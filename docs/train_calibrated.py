@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     known = {f.name for f in fields(TrainConfig)}
     base = {k: v for k, v in shipped["training"].items() if k in known}
     cfg = TrainConfig(**{**base, "steps": args.steps, "lr": args.lr, "seed": args.seed, "val_every": 100,
-                         "val_clips": 12, "presets": []})
+                         "val_clips": 12, "presets": [], "data": [], "val_data": []})
     args.out.mkdir(parents=True, exist_ok=False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": 0}, args.out / "checkpoint.pt")

@@ -7,7 +7,7 @@ import logging
 import shlex
 import sys
 
-from unet.train import TrainConfig, train
+from unet.train_config import TrainConfig
 
 __all__ = ["register"]
 
@@ -87,6 +87,8 @@ def _train(args: argparse.Namespace) -> int:
                       val_every=args.val_every, workers=args.workers, data=list(args.data),
                       val_data=list(args.val_data), tune_postprocess=not args.no_tune_postprocess)
     command = "nanoaq " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else None
+    from unet.train import train  # PyTorch is imported only when a training runs
+
     scores = train(args.out, cfg, device=args.device, resume=args.resume, command=command, stop_at=args.stop_at)
     if not scores:
         sys.stdout.write(f"stopped at step {args.stop_at}; checkpoint in {args.out} (continue with --resume)\n")

@@ -18,7 +18,7 @@ import logging
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from unet.model import UNet
 from unet.normalize import DEFAULT_PERCENTILES
 from unet.calibrate import DEFAULT_POSTPROCESS, tune_postprocess
 from unet.postprocess import instances_from_probabilities
+from unet.train_config import TrainConfig
 
 __all__ = ["TrainConfig", "train", "f1_at_05", "BOUNDARY_POS_WEIGHT"]
 
@@ -46,29 +47,6 @@ BOUNDARY_POS_WEIGHT = 3.0
 _LOG_FIELDS = ("step", "lr", "loss", "val_loss", "val_f1", "elapsed_s")
 
 
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run (stored in the model's JSON)."""
-
-    steps: int = 2000
-    batch_size: int = 8
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    warmup: float = 0.05
-    seed: int = 0
-    crop: int = 128
-    context: int = 3
-    depth: int = 3
-    base_width: int = 16
-    norm: str = "batch"
-    dropout: float = 0.0
-    presets: list[str] = field(default_factory=list)
-    val_clips: int = 12
-    val_every: int = 200
-    workers: int = 0
-    data: list[str] = field(default_factory=list)
-    val_data: list[str] = field(default_factory=list)
-    tune_postprocess: bool = True
 
 
 def f1_at_05(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:

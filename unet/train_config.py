@@ -1,0 +1,33 @@
+"""The settings of a training run (:class:`TrainConfig`), kept apart from :mod:`unet.train` so that
+the command line can show their defaults without importing PyTorch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["TrainConfig"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (stored in the model's JSON)."""
+
+    steps: int = 2000
+    batch_size: int = 8
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup: float = 0.05
+    seed: int = 0
+    crop: int = 128
+    context: int = 3
+    depth: int = 3
+    base_width: int = 16
+    norm: str = "batch"
+    dropout: float = 0.0
+    presets: list[str] = field(default_factory=list)
+    val_clips: int = 12
+    val_every: int = 200
+    workers: int = 0
+    data: list[str] = field(default_factory=list)
+    val_data: list[str] = field(default_factory=list)
+    tune_postprocess: bool = True
