@@ -13,7 +13,10 @@ DET and TRA (AOGM-based, Matula et al., PLoS ONE 2015) are computed by py-ctcmet
 
 from __future__ import annotations
 
+import contextlib
+import io
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -107,10 +110,10 @@ def ctc_det_tra(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         root = Path(tmp)
         _write_ctc(root / "01_GT" / "TRA", split_at_gaps(true), gt=True)
         _write_ctc(root / "01_RES", split_at_gaps(pred), gt=False)
-        import contextlib
-        import io
-
-        with contextlib.redirect_stdout(io.StringIO()):
+        # py-ctcmetrics prints its progress and warns about every empty frame (a frame where all
+        # particles left the field, or where a method found nothing): both are expected here.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Empty frame", category=UserWarning)
             res = evaluate_sequence(str(root / "01_RES"), str(root / "01_GT"), ["DET", "TRA"], threads=1)
     # py-ctcmetrics answers None when it judges the result folder invalid; that is "not scored".
     return {k.lower(): float("nan") if res[k] is None else float(res[k]) for k in ("DET", "TRA")}
