@@ -129,7 +129,7 @@ def realism(
     stats = {"real": frame_statistics(real_frames, dark_particles=dark, rng=seed)}
     stats.update({k: frame_statistics(v, dark_particles=dark, rng=seed) for k, v in sets.items()})
     result = {
-        "real": sources, "calibration": str(calibration) if calibration else None, "preset": preset,
+        "real": sources, "real_frames": int(len(real_frames)), "calibration": str(calibration) if calibration else None, "preset": preset,
         "overrides": list(overrides or []), "size": size, "frames": frames,
         "bands_cycles_per_px": _BANDS.tolist(),
         "scores": {k: realism_scores(stats["real"], stats[k]) for k in sets},
@@ -187,7 +187,7 @@ def _plots(out: Path, real: np.ndarray, sets: dict[str, np.ndarray], stats: dict
 
 def _index(out: Path, result: dict) -> None:
     lines = ["# Realism: real vs simulated frames", "",
-             f"Real: {len(result['real'])} frame(s); simulated: preset `{result['preset']}`, "
+             f"Real: {result['real_frames']} frame(s) from {len(result['real'])} file(s); simulated: preset `{result['preset']}`, "
              f"{result['frames']} frame(s) of {result['size']} px; calibration: `{result['calibration']}`.", "",
              "| set | NPS log-RMS | Wasserstein (relative) | KS (relative) | Wasserstein (counts) |",
              "|---|---|---|---|---|"]

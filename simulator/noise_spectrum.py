@@ -45,7 +45,6 @@ __all__ = [
     "radial_frequencies",
     "band_means",
     "photon_transfer_spectra",
-    "extrapolate_to_zero",
     "repair_lowest_bin",
     "texture_statistics",
 ]
@@ -222,24 +221,18 @@ def photon_transfer_spectra(
             "intercept": intercept}
 
 
-def extrapolate_to_zero(freq: np.ndarray, values: np.ndarray, *, low_freq_max: float = 0.2) -> float:
-    """Value at f = 0 of a smooth, positive, even curve such as ``MTF(f)²`` (F,) at ``freq``.
+def repair_lowest_bin(freq: np.ndarray, values: np.ndarray, *, low_freq_max: float = 0.2) -> np.ndarray:
+    """``values`` of a smooth, positive, even curve such as ``MTF(f)²`` (F,) at ``freq``, with bin 0
+    (f = 0) and bin 1 replaced by a low-frequency fit.
 
     ``values^(−1/2)`` is fitted by ``a + b f² + c f⁴`` over the bins 2/P ≤ f ≤ ``low_freq_max``
-    (weights for a relative error ∝ 1/√k in bin k, the ring's number of grid points), and the
-    fit at f = 0 is ``a^(−2)``.  A Lorentzian MTF (scintillator spread, McMullan et al. 2009)
-    is exactly linear in f² under this transform, so the fit may use many bins (less noise)
-    with little model bias (< 1.5 % for the parametric MTFs of :mod:`simulator.detector` with
-    q0 ≥ 0.15 cycles/px).  Bins 0 and 1 are left out: the plane removed from each patch takes
-    the power at zero frequency, and the Hann window (main lobe ±2 bins) leaks that hole into
-    bin 1, which reads ~10 % low.
+    (weights for a relative error ∝ 1/√k in bin k, the ring's number of grid points).  A
+    Lorentzian MTF (scintillator spread, McMullan et al. 2009) is exactly linear in f² under this
+    transform, so the fit may use many bins (less noise) with little model bias (< 1.5 % for the
+    parametric MTFs of :mod:`simulator.detector` with q0 ≥ 0.15 cycles/px).  Bins 0 and 1 are
+    replaced: the plane removed from each patch takes the power at zero frequency, and the Hann
+    window (main lobe ±2 bins) leaks that hole into bin 1, which reads ~10 % low.
     """
-    return float(_low_freq_model(freq, values, low_freq_max=low_freq_max)(np.zeros(1))[0])
-
-
-def repair_lowest_bin(freq: np.ndarray, values: np.ndarray, *, low_freq_max: float = 0.2) -> np.ndarray:
-    """``values`` with bin 0 (f = 0) and bin 1 (biased by detrending, see
-    :func:`extrapolate_to_zero`) replaced by the low-frequency fit."""
     out = np.array(values, dtype=np.float64)
     out[:2] = _low_freq_model(freq, values, low_freq_max=low_freq_max)(freq[:2])
     return out
@@ -247,7 +240,7 @@ def repair_lowest_bin(freq: np.ndarray, values: np.ndarray, *, low_freq_max: flo
 
 def _low_freq_model(freq: np.ndarray, values: np.ndarray, *,
                     low_freq_max: float) -> Callable[[np.ndarray], np.ndarray]:
-    """The fit of :func:`extrapolate_to_zero` as a function of frequency (array -> array)."""
+    """The fit of :func:`repair_lowest_bin` as a function of frequency (array -> array)."""
     k = np.arange(freq.size)
     sel = (k >= 2) & (freq <= max(low_freq_max, freq[min(6, freq.size - 1)]))
     v = np.asarray(values, np.float64)[sel]

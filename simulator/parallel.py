@@ -47,6 +47,18 @@ def _importable(fn: Callable) -> bool:
     return obj is fn and module is not None and getattr(module, "__name__", "") != "__main__"
 
 
+def _picklable(job: tuple) -> bool:
+    """Whether a job's arguments can be sent to another process (a lambda or closure cannot), tried
+    with the serialiser that ``concurrent.futures`` itself uses to send them."""
+    from multiprocessing.reduction import ForkingPickler
+
+    try:
+        ForkingPickler.dumps(job)
+    except Exception:  # PicklingError, AttributeError, TypeError: whatever the serialiser refuses
+        return False
+    return True
+
+
 def run_jobs(fn: Callable[..., Any], jobs: list[tuple], *, workers: int | None = 1,
              dask: str | None = None) -> Iterator[tuple[int, Any]]:
     """Run ``fn(*job)`` for every job; yield ``(index, result)`` as jobs finish.
@@ -71,11 +83,12 @@ def run_jobs(fn: Callable[..., Any], jobs: list[tuple], *, workers: int | None =
         return
     if dask is not None:
         yield from _run_dask(fn, jobs, dask, n)
-    elif n > 1 and _importable(fn):
+    elif n > 1 and _importable(fn) and _picklable(jobs[0]):
         yield from _run_processes(fn, jobs, n)
     else:
         if n > 1:
-            log.info("%r cannot be sent to other processes; running its %d jobs here", fn, len(jobs))
+            log.info("%r or its arguments (e.g. a lambda or closure as the method) cannot be sent to other "
+                     "processes; running its %d jobs here", fn, len(jobs))
         for i, job in enumerate(jobs):
             yield i, fn(*job)
 
@@ -88,8 +101,12 @@ def _run_processes(fn: Callable, jobs: list[tuple], n: int) -> Iterator[tuple[in
     with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=_limit_threads,
                              initargs=(threads,)) as pool:
         futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
-        for fut in as_completed(futures):
-            yield futures[fut], fut.result()
+        try:
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        except BaseException:  # a job failed or the caller stopped: do not run the queued jobs
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _run_dask(fn: Callable, jobs: list[tuple], address: str, n: int) -> Iterator[tuple[int, Any]]:

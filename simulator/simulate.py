@@ -32,6 +32,7 @@ enters starts a new one).  Every frame's rows carry ``chain_id`` (:mod:`simulato
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -53,6 +54,13 @@ from .liquid import liquid_thickness_map
 from .materials import get_material
 from .shapes import ShapeSpec, make_shape, profile_volume
 from .video import Table, Video, VideoMeta
+
+log = logging.getLogger(__name__)
+
+#: A counting detector is linear to a few per cent only while the expected electrons per pixel
+#: per frame stay well below its 1/e coincidence-loss level: beyond ``n_sat`` the paralysable
+#: response m = n·exp(−n/n_sat) falls with flux and the contrast inverts (Knoll 2010, §4.VII).
+COUNTING_LINEAR_FRACTION = 0.3
 
 __all__ = ["FrameOutput", "Simulation", "simulate_video", "simulation_box"]
 
@@ -526,6 +534,15 @@ class Simulation:
         labels = self._render(out, positions_nm, angles, weight=1.0)
         return out, labels
 
+    def _warn_counting_overload(self, mean_electrons: float, saturation: float) -> None:
+        """Log a warning when a counting detector works beyond its linear range (contrast compressed
+        or inverted by coincidence loss)."""
+        if mean_electrons > COUNTING_LINEAR_FRACTION * saturation:
+            log.warning("%s: counting detector beyond its linear range: %.0f electrons per pixel per frame "
+                        "against detector.saturation_counts_per_frame = %g (contrast is compressed, and "
+                        "inverted beyond it); lower imaging.dose_rate_e_per_A2_s or use detector.model = "
+                        "'integrating'", self.meta.video_id, mean_electrons, saturation)
+
     def frames(self) -> Iterator[FrameOutput]:
         """Render the frames in order (a generator; iterate once)."""
         cfg = self.config
@@ -540,6 +557,8 @@ class Simulation:
             if t > 0 and im.drift_nm_per_frame > 0:
                 drift = drift + im.drift_nm_per_frame / np.sqrt(2) * self._scene_rng.standard_normal(2)
             expected, labels, pos, angles = self._exposure(drift)
+            if t == 0 and det.model == "counting":
+                self._warn_counting_overload(float(expected.mean()), det.saturation_counts_per_frame)
             image = record(
                 expected, model=det.model, mtf=self._mtf, rng=self._noise_rng,
                 conversion_gain=det.conversion_gain, gain_spread=det.gain_spread, read_noise=det.read_noise,

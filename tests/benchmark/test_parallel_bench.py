@@ -95,3 +95,17 @@ def test_bench_on_a_dask_local_cluster_matches_the_serial_bench(tmp_path, monkey
         r.pop("predictions", None)
         r["suite"].pop("path")  # each run had its own cache folder
     assert serial == dask
+
+
+def test_jobs_that_cannot_be_sent_run_here():
+    """A closure among a job's arguments (e.g. a lambda registered as a method) runs in this
+    process instead of failing in the pool."""
+    from simulator.parallel import run_jobs
+
+    offset = 3
+    results = dict(run_jobs(_apply, [(lambda x: x + offset, k) for k in range(3)], workers=2))
+    assert results == {0: 3, 1: 4, 2: 5}
+
+
+def _apply(f, x):
+    return f(x)

@@ -82,3 +82,22 @@ def test_shape_dispersity_spreads_the_aspect_ratio_and_keeps_other_bytes():
                                                           "particles.corner_rounding=0.05"]), seed=1)
     np.testing.assert_array_equal(a.positions_nm, b.positions_nm)
     assert np.ptp([s.outline.area for s in a.specs]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_counting_detector_beyond_its_linear_range_is_warned(caplog):
+    """Coincidence loss compresses and then inverts the contrast: a counting detector far beyond
+    its linear range gets a warning naming the key to change; one within it does not."""
+    import logging
+
+    from simulator.config import load_config
+    from simulator.simulate import simulate_video
+
+    over = ["video.frames=1", "video.height_px=48", "video.width_px=48", "particles.count=1",
+            "detector.model='counting'"]
+    with caplog.at_level(logging.WARNING, logger="simulator.simulate"):
+        simulate_video(load_config("low-contrast-polymer", overrides=over + ["imaging.dose_rate_e_per_A2_s=400"]), seed=0)
+    assert "beyond its linear range" in caplog.text and "detector.model" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="simulator.simulate"):
+        simulate_video(load_config("low-contrast-polymer", overrides=over + ["imaging.dose_rate_e_per_A2_s=4"]), seed=0)
+    assert "beyond its linear range" not in caplog.text
