@@ -405,6 +405,11 @@ def calibrated_config(config: SimulationConfig, calib: Calibration) -> Simulatio
     from .materials import get_material
 
     det, im, lq = config.detector, config.imaging, config.liquid
+    if im.mode != "bright-field":
+        # The dose and texture mapping below is bright-field Beer-Lambert transmission; HAADF
+        # frames have another background law (simulator.optics), not modelled here.
+        raise ConfigError(f"detector.calibration: calibrated rendering supports imaging.mode = 'bright-field' only, "
+                          f"got {im.mode!r}")
     gain = calib.noise_gain / (1.0 + det.gain_spread**2)
     electrons = max(calib.background_mean - max(calib.dark_offset, 0.0), 1e-6) / gain
     water, sin = get_material("water"), get_material("SiN")

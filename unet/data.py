@@ -202,8 +202,9 @@ class DiskFrames:
             stack, lab = context_stack(x, t, context), labels[t]
             py, px = max(0, crop - lab.shape[0]), max(0, crop - lab.shape[1])
             if py or px:
+                # reflect both: the mirrored particles of the input are particles in the target too
                 stack = np.pad(stack, ((0, 0), (0, py), (0, px)), mode="reflect")
-                lab = np.pad(lab, ((0, py), (0, px)), mode="constant")
+                lab = np.pad(lab, ((0, py), (0, px)), mode="reflect")
             i = int(rng.integers(lab.shape[0] - crop + 1))
             j = int(rng.integers(lab.shape[1] - crop + 1))
             lab = lab[i:i + crop, j:j + crop].astype(np.int32)

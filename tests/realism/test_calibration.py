@@ -181,3 +181,13 @@ def test_nps_of_white_noise_is_its_variance_and_background_mask_keeps_flat_frame
     frame[100:130, 100:130] -= 30.0  # a dark particle
     mask = ns.background_mask(frame)
     assert not mask[95:135, 95:135].any() and mask[:60, :60].all()
+
+
+def test_haadf_with_a_calibration_is_refused(stack: np.ndarray, tmp_path) -> None:
+    """The calibrated dose and texture follow bright-field transmission: HAADF is a clear error."""
+    path = save_calibration(calibrate(stack[:2], patch_px=PATCH), tmp_path / "calib.json")
+    with pytest.raises(ConfigError, match="imaging.mode = 'bright-field' only"):
+        cfg = load_config("brownian-prisms", overrides=[
+            "imaging.mode='haadf'", f'detector.calibration="{path}"', "video.frames=1",
+            f"video.height_px={SIZE}", f"video.width_px={SIZE}"])
+        simulate_video(cfg, seed=0)
