@@ -97,6 +97,16 @@ def _realism(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_parallel_options(p: argparse.ArgumentParser) -> None:
+    """``--workers``, ``--dask`` and ``--quiet``, shared by ``bench`` and ``score``."""
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes working on videos in parallel (default: one per core); results do not depend on it")
+    p.add_argument("--dask", metavar="local|tcp://HOST:8786",
+                   help="run on a dask.distributed cluster: a LocalCluster of --workers processes, or an existing "
+                   "scheduler whose workers share the file system (suite cache and --out)")
+    p.add_argument("--quiet", action="store_true")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="score methods on the benchmark suite (and gate regressions)",
                        description="Run methods on the benchmark suite and score them.  While it runs, each scored "
@@ -109,12 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("results.json"))
     p.add_argument("--gate", type=Path, help="reference results.json: exit 1 if a metric fell by more than --tolerance")
     p.add_argument("--tolerance", type=float, default=0.01)
-    p.add_argument("--workers", type=int, default=None,
-                   help="processes working on videos in parallel (default: one per core); results do not depend on it")
-    p.add_argument("--dask", metavar="local|tcp://HOST:8786",
-                   help="run on a dask.distributed cluster: a LocalCluster of --workers processes, or an existing "
-                   "scheduler whose workers share the file system (suite cache and --out)")
-    p.add_argument("--quiet", action="store_true")
+    _add_parallel_options(p)
     p.set_defaults(func=_bench)
 
     p = sub.add_parser("score", help="score a folder of predictions against a dataset")
@@ -126,12 +131,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", help="method name to record (default: the folder's name)")
     p.add_argument("--max-gb", type=float, default=4.0,
                    help="refuse a prediction TIFF declaring more than this many GiB, before reading it (default 4)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="processes working on videos in parallel (default: one per core); results do not depend on it")
-    p.add_argument("--dask", metavar="local|tcp://HOST:8786",
-                   help="run on a dask.distributed cluster: a LocalCluster of --workers processes, or an existing "
-                   "scheduler whose workers share the file system (suite cache and --out)")
-    p.add_argument("--quiet", action="store_true")
+    _add_parallel_options(p)
     p.set_defaults(func=_score)
 
     p = sub.add_parser("report", help="write report.html and report.md from results files")

@@ -132,26 +132,39 @@ def _worst_frames(r: Results, n: int) -> list[tuple[float, str, str, int]]:
     return sorted(frames)[:n]
 
 
-def _frame_overlay(r: Results, task: str, vid: str, t: int) -> np.ndarray:
-    base = Path(r.suite.path)
-    ds = open_dataset(base / task if (base / task / "dataset.json").is_file() else base)
-    pred_root = Path(r.predictions) / task if (Path(r.predictions) / task).is_dir() else Path(r.predictions)
-    pred = read_predictions(pred_root)[vid][t]
-    return _overlay_rgb(ds.frames(vid)[t], ds.labels(vid)[t].astype(np.int64), pred.astype(np.int64))
+class _Frames:
+    """Frames, truth and predictions of one results run, each file read once per report (the
+    grid and the gallery show many frames of the same videos)."""
+
+    def __init__(self, r: Results) -> None:
+        self.r = r
+        self._pred: dict[Path, dict] = {}
+        self._video: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+
+    def overlay(self, task: str, vid: str, t: int) -> np.ndarray:
+        base, preds = Path(self.r.suite.path), Path(self.r.predictions)
+        if (task, vid) not in self._video:
+            ds = open_dataset(base / task if (base / task / "dataset.json").is_file() else base)
+            self._video[task, vid] = ds.frames(vid), ds.labels(vid)
+        pred_root = preds / task if (preds / task).is_dir() else preds
+        if pred_root not in self._pred:
+            self._pred[pred_root] = read_predictions(pred_root)
+        frames, labels = self._video[task, vid]
+        return _overlay_rgb(frames[t], labels[t].astype(np.int64), self._pred[pred_root][vid][t].astype(np.int64))
 
 
 def _has_frames(r: Results) -> bool:
     return bool(r.predictions and r.suite.path and Path(r.predictions).is_dir() and Path(r.suite.path).is_dir())
 
 
-def _gallery(r: Results, path: Path, n: int = 6) -> Path | None:
+def _gallery(r: Results, frames: _Frames, path: Path, n: int = 6) -> Path | None:
     if not _has_frames(r):
         return None
     plt = _plt()
     worst = _worst_frames(r, n)
     fig, axes = plt.subplots(1, len(worst), figsize=(3.0 * len(worst), 3.4), squeeze=False)
     for ax, (f1, task, vid, t) in zip(axes[0], worst):
-        ax.imshow(_frame_overlay(r, task, vid, t), interpolation="nearest")
+        ax.imshow(frames.overlay(task, vid, t), interpolation="nearest")
         ax.set_title(f"{task}\n{vid} frame {t}: F1 {f1:.2f}", fontsize=7)
         ax.axis("off")
     fig.suptitle(f"{r.method.name}: worst frames (green: matched, red: missed, yellow: false)", fontsize=9)
@@ -161,7 +174,7 @@ def _gallery(r: Results, path: Path, n: int = 6) -> Path | None:
     return path
 
 
-def _dose_grid(r: Results, path: Path) -> Path | None:
+def _dose_grid(r: Results, frames: _Frames, path: Path) -> Path | None:
     """First frame of the first video of every task: scenarios in rows, dose falling to the right."""
     if not _has_frames(r):
         return None
@@ -180,7 +193,7 @@ def _dose_grid(r: Results, path: Path) -> Path | None:
             if (scen, dose, level) not in first:
                 continue
             task, vid, f1 = first[(scen, dose, level)]
-            ax.imshow(_frame_overlay(r, task, vid, 0), interpolation="nearest")
+            ax.imshow(frames.overlay(task, vid, 0), interpolation="nearest")
             ax.set_title(f"{scen}\n{level}: F1 {f1[0]:.2f}" if f1 else f"{scen}\n{level}", fontsize=7)
     fig.suptitle(f"{r.method.name}: first frame of each task (green: matched, red: missed, yellow: false)",
                  fontsize=9)
@@ -201,8 +214,10 @@ def write_report(results_files: list[str | Path], out: str | Path) -> dict[str, 
         figs.append((f"{metric} against dose, per scenario", _metric_vs_dose(results, metric, out / f"dose_{name}.png")))
     for r in results:
         stem = r.method.name.replace(":", "_").replace("/", "_")
-        for title, fig in ((f"{r.method.name}: every task, first frame", _dose_grid(r, out / f"tasks_{stem}.png")),
-                           (f"{r.method.name}: worst frames", _gallery(r, out / f"worst_{stem}.png"))):
+        frames = _Frames(r)
+        for title, fig in ((f"{r.method.name}: every task, first frame",
+                            _dose_grid(r, frames, out / f"tasks_{stem}.png")),
+                           (f"{r.method.name}: worst frames", _gallery(r, frames, out / f"worst_{stem}.png"))):
             if fig is not None:
                 figs.append((title, fig))
     tables = [("Leaderboard", *_leaderboard(results)),
