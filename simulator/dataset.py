@@ -81,8 +81,25 @@ def video_seeds(seed: int, count: int) -> list[int]:
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
+def _calibration_record(config: SimulationConfig) -> dict | None:
+    """The calibration a config renders with: its file's sha256 and contents (None without one).
+
+    A dataset records what it was calibrated with, not only the path, so that a calib.json changed
+    between a killed run and its resume starts the dataset afresh instead of mixing two calibrations,
+    and so that the dataset can be re-rendered without the original file.
+    """
+    if not config.detector.calibration:
+        return None
+    from .calibration import load_calibration
+
+    calib = load_calibration(config.detector.calibration)  # one-line ConfigError if missing or not one
+    return {"sha256": sha256_file(config.detector.calibration), "contents": calib.model_dump(mode="json")}
+
+
 def _config_digest(config: SimulationConfig, seed: int) -> str:
-    return hashlib.sha256(f"{config.to_json()}\nseed={seed}".encode()).hexdigest()
+    calib = _calibration_record(config)
+    extra = f"\ncalibration_sha256={calib['sha256']}" if calib else ""
+    return hashlib.sha256(f"{config.to_json()}\nseed={seed}{extra}".encode()).hexdigest()
 
 
 def _write_video(config: SimulationConfig, folder: Path, *, seed: int, video_id: str) -> dict:
@@ -131,6 +148,9 @@ def _write_video(config: SimulationConfig, folder: Path, *, seed: int, video_id:
         "meta": meta.to_dict(),
         "versions": {"nanoaquarium": __version__},
     }
+    calib = _calibration_record(config)
+    if calib:
+        resolved["calibration"] = calib
     (folder / "config.json").write_text(json.dumps(resolved, sort_keys=True, indent=2), encoding="utf-8")
     return {
         "id": video_id,

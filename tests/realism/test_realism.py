@@ -9,7 +9,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.realism import frame_statistics, realism_scores
-from simulator.dataset import open_dataset
+from simulator.dataset import open_dataset, sha256_file
 
 
 def test_identical_sets_score_zero_and_scaled_noise_scores_its_log() -> None:
@@ -52,3 +52,13 @@ def test_simulate_with_calibration_option(real_dir, tmp_path) -> None:
     video = open_dataset(tmp_path / "ds").read_video("video_000")
     assert video.frames.max() <= 255  # clipped where the real frames clip
     assert video.config["detector"]["calibration"] == str(calib)
+    # the dataset records the calibration itself, not only its path ...
+    recorded = json.loads((tmp_path / "ds" / "video_000" / "config.json").read_text())["calibration"]
+    assert recorded["sha256"] == sha256_file(calib)
+    assert recorded["contents"] == json.loads(calib.read_text())
+    # ... so the same command with a changed calib.json is another dataset, not the finished one
+    changed = json.loads(calib.read_text())
+    changed["read_noise"] = (changed["read_noise"] or 0.0) + 1.0
+    calib.write_text(json.dumps(changed))
+    assert main(["simulate", "--calibration", str(calib), "--frames", "1", "--size", "128", "--videos", "1",
+                 "--quiet", "--out", str(tmp_path / "ds")]) == 2
