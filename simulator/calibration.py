@@ -339,7 +339,11 @@ def calibrate(
             warn(f"{100 * (frames >= top).mean():.1f}% of pixels are at the {dt} maximum {top:g}: the frames clip "
                  "there; simulated frames will clip there too")
     hist, edges = np.histogram(bg, bins=min(256, max(16, int(np.sqrt(bg.size) // 4))))
-    tex = [ns.texture_statistics(f, c, noise_nps0=float(nps_mean[1])) for f, c in zip(frames, covers) if c.any()]
+    # The noise power at zero frequency that the texture's smoothing lets through: bin 1 of the
+    # NPS reads ~10 % low (the patches' plane removal, leaked by the Hann window), so the white
+    # floor is set aside and the shot part extrapolated to f = 0 as for the MTF.
+    nps0 = float(ns.repair_lowest_bin(freq, nps_mean - rn**2)[0]) + rn**2
+    tex = [ns.texture_statistics(f, c, noise_nps0=nps0) for f, c in zip(frames, covers) if c.any()]
     texture = Texture(rms_relative=float(np.mean([t[0] for t in tex])),
                       correlation_length_px=float(np.mean([t[1] for t in tex])))
     particles = _particle_stats(frames, masks, dark=dark_particles)

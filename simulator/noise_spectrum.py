@@ -268,7 +268,8 @@ def texture_statistics(
     ``r_e`` gives ``σ_c = r_e/2``, and σ_f = √(σ_c² − σ²) removes the smoothing (the convention
     of :func:`simulator.liquid.liquid_thickness_map`'s ``variation_length_nm``).
 
-    The smoothing also lowers the texture's own variance, by σ_f²/(σ_f² + σ²) for a Gaussian
+    The smoothed noise's own autocorrelation, ``noise var · exp(−r²/4σ²)``, is subtracted before
+    the 1/e radius is read.  The smoothing also lowers the texture's own variance, by σ_f²/(σ_f² + σ²) for a Gaussian
     texture; that factor is divided out.  Use a mask far from particles (e.g. the coverage of
     :func:`background_patches`): halos and faint particles near the edges count as texture.
 
@@ -306,7 +307,10 @@ def texture_statistics(
     r_max = min(rel.shape) // 2
     row = acf[0, :r_max] / np.maximum(cnt[0, :r_max], 1.0)
     col = acf[:r_max, 0] / np.maximum(cnt[:r_max, 0], 1.0)
-    prof = 0.5 * (row + col)
+    # The smoothed noise is itself correlated, as exp(-r^2/4 sigma^2): its share of the
+    # autocorrelation is removed too, or strong noise would shorten the correlation length.
+    lags = np.arange(r_max, dtype=np.float64)
+    prof = 0.5 * (row + col) - noise_var * np.exp(-(lags**2) / (4 * smooth_px**2))
     below = np.flatnonzero(prof < prof[0] / np.e)
     r_e = float(below[0]) if below.size else float(r_max)
     if below.size and below[0] > 0:  # linear interpolation between the bracketing lags

@@ -129,6 +129,23 @@ def test_texture_of_a_known_field() -> None:
     assert length == pytest.approx(12.0, rel=0.2)
 
 
+def test_texture_under_noise_stronger_than_it() -> None:
+    """1 % texture under white noise of 30 % per pixel: after the σ = 8 px smoothing the noise
+    variance (30²/(4π·8²)/100² = 1.1e-4) exceeds the texture's (0.69e-4); both its variance and
+    its autocorrelation must be subtracted (without the latter: rms 0.017, length 5 px)."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    field = ndimage.gaussian_filter(rng.standard_normal((512, 512)), 12.0, mode="wrap")
+    frames = np.array([100.0 * (1 + 0.01 * field / field.std()) + 30.0 * rng.standard_normal((512, 512))
+                       for _ in range(3)])
+    rms, length = ns.texture_statistics(frames[0], np.ones(frames[0].shape, bool), noise_nps0=900.0)
+    assert rms == pytest.approx(0.01, rel=0.25)
+    assert length == pytest.approx(12.0, rel=0.3)
+    calib = calibrate(frames, dtype="float64")
+    assert calib.texture.rms_relative == pytest.approx(0.01, rel=0.2)
+
+
 # --------------------------------------------------------------------------- bad inputs
 
 
