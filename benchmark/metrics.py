@@ -19,8 +19,13 @@ from a frame's overlap and matching) — the registry that scoring, the report a
   other's boundary (Csurka et al., BMVC 2013; :mod:`benchmark.boundary`).
 - Shape fidelity over matched pairs (IoU ≥ 0.5): ``area_rel_error``, ``centroid_error_nm``,
   ``orientation_error_rad`` (only objects whose true eccentricity exceeds 0.6), from image
-  moments of all regions at once (:func:`_region_moments`, scikit-image's ``regionprops``
-  conventions, tested against it).
+  moments of all regions at once (:func:`benchmark.shape.region_moments`, scikit-image's
+  ``regionprops`` conventions, tested against it).
+
+One pass over the pixels builds the overlap matrix (through lookup tables that renumber the
+labels, :func:`benchmark.overlap.sequential_lut`); the foreground IoU/Dice, the IoU matrix, the
+matching and every threshold of F1, AP and PQ are read from it, and the region moments are
+computed only when some pair is matched.
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ import numpy as np
 
 from baselines.matching import Matching, match
 from benchmark.boundary import boundary_f1
-from benchmark.overlap import Engine, _overlap_sequential, iou_from_overlap, label_overlap
-from benchmark.overlap import sequential as _sequential
+from benchmark.overlap import Engine, SequentialLut, iou_from_overlap, label_overlap, overlap_from_luts, sequential_lut
+from benchmark.shape import moments_from_lut, shape_errors
 
 __all__ = ["METRICS", "Metric", "FRAME_METRICS", "HIGHER_IS_BETTER", "frame_metrics", "seg_measure", "seg_video", "BOUNDARY_TOL_NM",
            "higher_is_better"]
@@ -43,10 +48,11 @@ BOUNDARY_TOL_NM = 2.0
 _AP_THRESHOLDS = np.round(np.arange(0.5, 0.951, 0.05), 2)
 
 
-def _pixel(true, pred):
-    t, p = true > 0, pred > 0
-    inter, union = np.logical_and(t, p).sum(), np.logical_or(t, p).sum()
-    s = t.sum() + p.sum()
+def _pixel(ov: np.ndarray) -> tuple[float, float]:
+    """Foreground IoU and Dice from an overlap matrix (row/column 0 = background)."""
+    n_true, n_pred = ov[1:, :].sum(), ov[:, 1:].sum()
+    inter = ov[1:, 1:].sum()
+    union, s = n_true + n_pred - inter, n_true + n_pred
     return (1.0 if union == 0 else inter / union), (1.0 if s == 0 else 2 * inter / s)
 
 
@@ -117,60 +123,34 @@ def _seg_from_overlap(ov: np.ndarray) -> float:
     return float(j.mean())
 
 
-def _region_moments(labels: np.ndarray, *, sequential: bool = False) -> np.ndarray:
-    """Per sequentially relabelled region (row k = k-th smallest positive label, 0-based): area (px),
-    centroid row and column (px), orientation (rad) and eccentricity, with scikit-image's
-    ``regionprops`` conventions (central second moments, inertia-tensor eigenvalues), computed for
-    all regions at once with ``np.bincount``.  Shape (n_regions, 5).  ``sequential``: the labels
-    are already 0, 1, …, n without gaps."""
-    seq = (np.asarray(labels) if sequential else _sequential(labels)).ravel()
-    n = int(seq.max(initial=0)) + 1
-    idx = np.flatnonzero(seq)  # foreground only: background pixels add nothing
-    rr, cc = (x.astype(np.float64) for x in np.divmod(idx, labels.shape[1]))
-    seq = seq[idx]
-    area = np.bincount(seq, minlength=n)[1:].astype(np.float64)
-    cy = np.bincount(seq, rr, minlength=n)[1:] / area
-    cx = np.bincount(seq, cc, minlength=n)[1:] / area
-    dy, dx = rr - np.r_[0.0, cy][seq], cc - np.r_[0.0, cx][seq]
-    a = np.bincount(seq, dx * dx, minlength=n)[1:] / area   # inertia tensor [[a, b], [b, c]]
-    b = -np.bincount(seq, dx * dy, minlength=n)[1:] / area
-    c = np.bincount(seq, dy * dy, minlength=n)[1:] / area
-    orient = np.where(a == c, np.where(b < 0, np.pi / 4, -np.pi / 4), 0.5 * np.arctan2(-2 * b, c - a))
-    root = np.sqrt(((a - c) / 2) ** 2 + b**2)
-    l1, l2 = (a + c) / 2 + root, np.maximum((a + c) / 2 - root, 0.0)
-    ecc = np.sqrt(1.0 - np.divide(l2, l1, out=np.ones_like(l1), where=l1 > 0))
-    return np.column_stack([area, cy, cx, orient, ecc])
-
-
-def _shape(true, pred, m: Matching, pixel_size_nm):  # true, pred: sequential labels
-    keep = m.ious >= 0.5
-    if not keep.any():
-        return float("nan"), float("nan"), float("nan")
-    a = _region_moments(true, sequential=True)[m.rows[keep]]
-    b = _region_moments(pred, sequential=True)[m.cols[keep]]
-    area = np.abs(b[:, 0] - a[:, 0]) / a[:, 0]
-    cent = np.hypot(a[:, 1] - b[:, 1], a[:, 2] - b[:, 2]) * pixel_size_nm
-    aniso = a[:, 4] > 0.6
-    d = np.abs(a[aniso, 3] - b[aniso, 3]) % np.pi
-    orient = np.minimum(d, np.pi - d)
-    return float(area.mean()), float(cent.mean()), float(orient.mean()) if orient.size else float("nan")
-
-
 @dataclass(frozen=True)
 class _Frame:
-    """What every per-frame measure reads: sequential labels, their overlap and the matching."""
+    """What every per-frame measure reads: the labels, their sequential lookup tables, overlap and
+    matching."""
 
     true: np.ndarray
     pred: np.ndarray
+    true_lut: SequentialLut
+    pred_lut: SequentialLut
     overlap: np.ndarray
     matching: Matching
     pixel_size_nm: float
-    pixel: tuple[float, float]
     engine: Engine
 
     @cached_property
+    def pixel(self) -> tuple[float, float]:
+        return _pixel(self.overlap)
+
+    @cached_property
     def shape(self) -> tuple[float, float, float]:
-        return _shape(self.true, self.pred, self.matching, self.pixel_size_nm)
+        m = self.matching
+        keep = m.ious >= 0.5
+        if not keep.any():
+            return float("nan"), float("nan"), float("nan")
+        width = self.true.shape[1]
+        return shape_errors(moments_from_lut(self.true_lut, width, engine=self.engine),
+                            moments_from_lut(self.pred_lut, width, engine=self.engine),
+                            m.rows[keep], m.cols[keep], self.pixel_size_nm)
 
 
 def _precision(f: _Frame) -> float:
@@ -261,11 +241,12 @@ def frame_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 
     -------
     dict metric name -> value, keys :data:`FRAME_METRICS`
     """
-    pixel = _pixel(true, pred)
-    true = _sequential(true)  # once here; every measure below is invariant
-    pred = _sequential(pred)
-    ov = _overlap_sequential(true, pred, engine)
-    frame = _Frame(true, pred, ov, match(true, pred, iou=iou_from_overlap(ov)), pixel_size_nm, pixel, engine)
+    true, pred = np.asarray(true), np.asarray(pred)
+    if true.shape != pred.shape or true.ndim != 2:
+        raise ValueError(f"expected two (Y, X) label images of the same shape, got {true.shape} and {pred.shape}")
+    t, p = sequential_lut(true, engine=engine), sequential_lut(pred, engine=engine)
+    ov = overlap_from_luts(t, p, engine=engine)
+    frame = _Frame(true, pred, t, p, ov, match(true, pred, iou=iou_from_overlap(ov)), pixel_size_nm, engine)
     return {name: float(METRICS[name].compute(frame)) for name in FRAME_METRICS}
 
 

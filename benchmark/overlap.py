@@ -1,11 +1,13 @@
-"""Label-overlap matrix: the one kernel every instance metric of the benchmark stands on.
+"""Label-overlap matrix: the one table every instance metric of the benchmark stands on.
 
 ``label_overlap(true, pred)`` counts, for every (true label, predicted label) pair, the pixels
-they share, after relabelling both images sequentially (row/column 0 = background).  It is the
-quantity of stardist's ``matching.label_overlap``; the numba kernel :func:`_label_overlap_numba`
-is the same five-line loop (one pass over the pixels, no temporary of size ``n_pixels``), and
-:func:`_label_overlap_numpy` is its pure-NumPy reference (``np.bincount`` over paired labels).
-The tests run on both engines (``tests/benchmark/test_overlap_engines.py``).
+they share, the labels of both images renumbered sequentially (row/column 0 = background).  It is
+the quantity of stardist's ``matching.label_overlap``.  The renumbering is a lookup table
+(:func:`sequential_lut`) applied inside the counting loop, so that no relabelled copy of the frame
+is made: one pass over the labels marks the ids present, one pass counts the pairs.  The numba
+kernels (:func:`_present_numba`, :func:`_label_overlap_numba`) each have a pure-NumPy reference
+(``np.bincount``) beside them; the tests run on both engines
+(``tests/benchmark/test_overlap_engines.py``).
 
 From the overlap matrix follow the IoU matrix (:func:`iou_from_overlap`), the Hungarian
 matching (:func:`baselines.matching.match`) and the CTC SEG (:func:`benchmark.metrics.seg_measure`).
@@ -13,32 +15,124 @@ matching (:func:`baselines.matching.match`) and the CTC SEG (:func:`benchmark.me
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numba import njit
 from skimage.segmentation import relabel_sequential
 
-__all__ = ["ENGINES", "label_overlap", "iou_from_overlap", "sequential"]
+__all__ = ["ENGINES", "Engine", "SequentialLut", "label_overlap", "iou_from_overlap", "sequential", "sequential_lut"]
 
 Engine = Literal["numba", "numpy"]
 ENGINES: tuple[str, ...] = ("numba", "numpy")
 
 
 @njit(cache=True, nogil=True)
-def _label_overlap_numba(x: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - numba
-    """Add 1 to ``out[x[i], y[i]]`` for every pixel ``i`` (x, y: 1-D int64; out: zeroed)."""
+def _present_numba(labels: np.ndarray, present: np.ndarray) -> None:  # pragma: no cover - numba
+    """``present[v] = True`` for every value ``v`` of ``labels`` (1-D, values < present.size)."""
+    for i in range(labels.size):
+        present[labels[i]] = True
+
+
+def _present_numpy(labels: np.ndarray, present: np.ndarray) -> None:
+    """NumPy reference of :func:`_present_numba` (same arguments, same result)."""
+    present |= np.bincount(labels, minlength=present.size) > 0
+
+
+@njit(cache=True, nogil=True)
+def _label_overlap_numba(x: np.ndarray, y: np.ndarray, lut_x: np.ndarray, lut_y: np.ndarray,
+                         out: np.ndarray) -> None:  # pragma: no cover - numba
+    """Add 1 to ``out[lut_x[x[i]], lut_y[y[i]]]`` for every pixel ``i`` (x, y: 1-D; out: zeroed)."""
     for i in range(x.size):
-        out[x[i], y[i]] += 1
+        out[lut_x[x[i]], lut_y[y[i]]] += 1
 
 
-def _label_overlap_numpy(x: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
+def _label_overlap_numpy(x: np.ndarray, y: np.ndarray, lut_x: np.ndarray, lut_y: np.ndarray,
+                         out: np.ndarray) -> None:
     """NumPy reference of :func:`_label_overlap_numba` (same arguments, same result)."""
     n_y = out.shape[1]
-    out += np.bincount(x * n_y + y, minlength=out.size).reshape(out.shape)
+    out += np.bincount(lut_x[x].astype(np.int64) * n_y + lut_y[y], minlength=out.size).reshape(out.shape)
 
 
-_KERNELS = {"numba": _label_overlap_numba, "numpy": _label_overlap_numpy}
+_PRESENT = {"numba": _present_numba, "numpy": _present_numpy}
+_OVERLAP = {"numba": _label_overlap_numba, "numpy": _label_overlap_numpy}
+
+
+class SequentialLut(NamedTuple):
+    """A sequential renumbering of an image's labels, as a lookup table.
+
+    ``lut[flat]`` is the image relabelled 1, 2, …, n in increasing order of the original ids (0
+    stays 0), as the first output of scikit-image's ``relabel_sequential``; ``ids[k]`` is the
+    original id of sequential label ``k`` (``ids[0] = 0``), as its inverse map.
+
+    Attributes
+    ----------
+    flat : (n_pixels,) the labels, raveled (the renumbered image itself when the ids are too
+        large for a table)
+    lut : (max(flat) + 1,) int64 lookup table
+    ids : (n + 1,) int64 original ids
+    """
+
+    flat: np.ndarray
+    lut: np.ndarray
+    ids: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of labels (background excluded)."""
+        return len(self.ids) - 1
+
+
+def sequential_lut(labels: np.ndarray, *, engine: Engine = "numba") -> SequentialLut:
+    """The sequential renumbering of ``labels`` as a lookup table (:class:`SequentialLut`).
+
+    The table comes from the ids present (one pass) when the largest id is at most
+    ``4·n_pixels + 1024`` — the usual case, several times faster than scikit-image's hash of the
+    frame — and from ``relabel_sequential`` itself otherwise (the flat labels are then the
+    renumbered image and the table the identity).
+
+    Parameters
+    ----------
+    labels : non-negative integer labels, any shape
+    engine : ``"numba"`` or ``"numpy"`` (reference) kernel marking the ids present
+    """
+    labels = np.asarray(labels)
+    if engine not in _PRESENT:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    top = int(labels.max(initial=0))
+    if top > 4 * labels.size + 1024 or labels.dtype.kind not in "iu":
+        seq, _, inv = relabel_sequential(labels)
+        ids = np.asarray(inv).astype(np.int64)
+        flat = np.ascontiguousarray(seq).ravel()
+        return SequentialLut(flat, np.arange(len(ids), dtype=np.int64), ids)
+    flat = np.ascontiguousarray(labels).ravel()
+    if flat.dtype.byteorder not in "=|":
+        flat = flat.astype(flat.dtype.newbyteorder("="))
+    present = np.zeros(top + 1, bool)
+    _PRESENT[engine](flat if engine == "numba" else flat.astype(np.intp, copy=False), present)
+    present[0] = False
+    lut = np.cumsum(present) * present
+    return SequentialLut(flat, lut, np.r_[0, np.flatnonzero(present)].astype(np.int64))
+
+
+def sequential(labels: np.ndarray) -> np.ndarray:
+    """Labels renumbered 1, 2, …, n in increasing order of the original ids (0 stays 0): the first
+    output of scikit-image's ``relabel_sequential``, from :func:`sequential_lut`.
+
+    Parameters
+    ----------
+    labels : non-negative integer labels, any shape
+    """
+    labels = np.asarray(labels)
+    s = sequential_lut(labels)
+    return s.lut.astype(np.min_scalar_type(max(s.n, 1)))[s.flat].reshape(labels.shape)
+
+
+def overlap_from_luts(t: SequentialLut, p: SequentialLut, *, engine: Engine = "numba") -> np.ndarray:
+    """Overlap matrix ``(t.n + 1, p.n + 1)`` int64 of two renumbered images of the same size."""
+    out = np.zeros((t.n + 1, p.n + 1), np.int64)
+    _OVERLAP[engine](t.flat, p.flat, t.lut, p.lut, out)
+    return out
 
 
 def label_overlap(true: np.ndarray, pred: np.ndarray, *, engine: Engine = "numba"
@@ -64,38 +158,10 @@ def label_overlap(true: np.ndarray, pred: np.ndarray, *, engine: Engine = "numba
     true, pred = np.asarray(true), np.asarray(pred)
     if true.shape != pred.shape:
         raise ValueError(f"shapes differ: ground truth {true.shape}, prediction {pred.shape}")
-    if engine not in _KERNELS:
+    if engine not in _OVERLAP:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    t, _, t_inv = relabel_sequential(true)
-    p, _, p_inv = relabel_sequential(pred)
-    return _overlap_sequential(t, p, engine), np.asarray(t_inv), np.asarray(p_inv)
-
-
-def sequential(labels: np.ndarray) -> np.ndarray:
-    """Labels renumbered 1, 2, …, n in increasing order of the original ids (0 stays 0): the first
-    output of scikit-image's ``relabel_sequential``, by a lookup table from ``np.bincount`` when
-    the ids are small enough (the usual case, several times faster than its hash of the frame),
-    by ``relabel_sequential`` itself otherwise.
-
-    Parameters
-    ----------
-    labels : non-negative integer labels, any shape
-    """
-    labels = np.asarray(labels)
-    top = int(labels.max(initial=0))
-    if top > 4 * labels.size + 1024 or labels.dtype.kind not in "iu":
-        return relabel_sequential(labels)[0]
-    present = np.bincount(labels.ravel(), minlength=top + 1) > 0
-    present[0] = False
-    lut = np.cumsum(present) * present
-    return lut.astype(np.min_scalar_type(max(int(lut[-1]), 1)))[labels]
-
-
-def _overlap_sequential(t: np.ndarray, p: np.ndarray, engine: Engine) -> np.ndarray:
-    """Overlap matrix of two images already labelled 0, 1, …, n without gaps."""
-    out = np.zeros((int(t.max(initial=0)) + 1, int(p.max(initial=0)) + 1), np.int64)
-    _KERNELS[engine](t.ravel().astype(np.int64, copy=False), p.ravel().astype(np.int64, copy=False), out)
-    return out
+    t, p = sequential_lut(true, engine=engine), sequential_lut(pred, engine=engine)
+    return overlap_from_luts(t, p, engine=engine), t.ids, p.ids
 
 
 def iou_from_overlap(overlap: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from skimage.metrics import contingency_table
 from baselines.matching import overlap_matrix
 from benchmark.metrics import frame_metrics, seg_measure, seg_video
 from benchmark.overlap import ENGINES, iou_from_overlap, label_overlap
+from benchmark.shape import region_moments
 
 
 def _scene(rng: int, n: int = 12, shape=(96, 96), jitter: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -146,14 +147,12 @@ def test_label_overlap_rejects_bad_input():
 def test_region_moments_agree_with_skimage_regionprops():
     from skimage.measure import regionprops
 
-    from benchmark.metrics import _region_moments
-
     labels = np.zeros((80, 90), np.int64)
     labels[draw.ellipse(20, 25, 6, 14, rotation=0.4)] = 5
     labels[draw.ellipse(55, 60, 12, 5, rotation=-1.1)] = 2
     labels[draw.disk((60, 20), 7)] = 9
     labels[5:9, 70:80] = 40  # an axis-aligned rectangle
-    ours = _region_moments(labels)
+    ours = region_moments(labels)
     for row, r in zip(ours, regionprops(labels)):  # both ordered by label
         assert row[0] == r.area and row[1:3] == pytest.approx(r.centroid)
         assert row[3] == pytest.approx(r.orientation, abs=1e-9)
