@@ -7,9 +7,10 @@ boundary pixel counts as matched when a boundary pixel of the other labelling li
 - ``"numpy"``, the reference: scikit-image's ``find_boundaries(mode="inner")`` and SciPy's
   Euclidean distance transform of each boundary set;
 - ``"numba"``: the same inner boundaries from a 4-neighbour comparison (edge pixels compared with
-  themselves, as ``find_boundaries``' reflecting filters do) and, for each boundary pixel, a scan
-  of the disk of offsets within ``tol_px`` — the boundaries are sparse, so this costs a few
-  operations per boundary pixel instead of two full-frame distance transforms.
+  themselves, as ``find_boundaries``' reflecting filters do) in masks padded by ``tol_px``, and,
+  for each boundary pixel, a scan of the disk of offsets within ``tol_px`` in the other's padded
+  mask, as fixed flat offsets without bounds checks — the boundaries are sparse, so this costs a
+  few operations per boundary pixel instead of two full-frame distance transforms.
 
 The tests run both engines on the same inputs (``tests/benchmark/test_boundary_engines.py``).
 """
@@ -41,19 +42,15 @@ def _inner_boundaries_numba(labels: np.ndarray, out: np.ndarray) -> None:  # pra
 
 
 @njit(cache=True, nogil=True)
-def _matched_count_numba(a: np.ndarray, b: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> int:  # pragma: no cover
-    """Number of True pixels of ``a`` with a True pixel of ``b`` at one of the offsets (dy, dx)."""
-    ny, nx = a.shape
+def _matched_count_numba(idx: np.ndarray, b: np.ndarray, offsets: np.ndarray) -> int:  # pragma: no cover
+    """Number of flat indices ``idx[i]`` with ``b[idx[i] + offsets[k]]`` True for some ``k``
+    (``b``: a flat mask padded so that every such index is in range)."""
     count = 0
-    for y in range(ny):
-        for x in range(nx):
-            if not a[y, x]:
-                continue
-            for k in range(dy.size):
-                yy, xx = y + dy[k], x + dx[k]
-                if 0 <= yy < ny and 0 <= xx < nx and b[yy, xx]:
-                    count += 1
-                    break
+    for i in range(idx.size):
+        for k in range(offsets.size):
+            if b[idx[i] + offsets[k]]:
+                count += 1
+                break
     return count
 
 
@@ -77,15 +74,54 @@ def inner_boundaries(labels: np.ndarray, *, engine: Engine = "numba") -> np.ndar
     return out
 
 
-def _matched_fraction(a: np.ndarray, b: np.ndarray, tol_px: float, engine: Engine) -> float:
-    """Fraction of the True pixels of ``a`` within ``tol_px`` of a True pixel of ``b``."""
-    if engine == "numpy":
-        return float((ndimage.distance_transform_edt(~b)[a] <= tol_px).mean())
+def _padded_boundaries(labels: np.ndarray, pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inner boundary mask of ``labels`` inside a border of ``pad`` False pixels, raveled, and the
+    flat indices of its True pixels (numba mask kernel)."""
+    ny, nx = labels.shape
+    out = np.zeros((ny + 2 * pad, nx + 2 * pad), bool)
+    _inner_boundaries_numba(np.ascontiguousarray(labels), out[pad:pad + ny, pad:pad + nx])
+    return out.ravel(), np.flatnonzero(out)
+
+
+def _offsets(tol_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column offsets (int64) within ``tol_px`` (inclusive), nearest first."""
     r = int(np.floor(tol_px))
     dy, dx = (o.ravel() for o in np.mgrid[-r:r + 1, -r:r + 1])
     keep = dy * dy + dx * dx <= tol_px * tol_px
-    order = np.argsort(dy[keep] ** 2 + dx[keep] ** 2, kind="stable")  # nearest offsets first
-    return _matched_count_numba(a, b, dy[keep][order].astype(np.int64), dx[keep][order].astype(np.int64)) / a.sum()
+    order = np.argsort(dy[keep] ** 2 + dx[keep] ** 2, kind="stable")
+    return dy[keep][order].astype(np.int64), dx[keep][order].astype(np.int64)
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+def _boundary_f1_numpy(true: np.ndarray, pred: np.ndarray, tol_px: float) -> float:
+    """The reference: ``find_boundaries`` and the Euclidean distance transform of each set."""
+    bt, bp = find_boundaries(true, mode="inner"), find_boundaries(pred, mode="inner")
+    if not bt.any() and not bp.any():
+        return 1.0
+    if not bt.any() or not bp.any():
+        return 0.0
+    precision = float((ndimage.distance_transform_edt(~bt)[bp] <= tol_px).mean())
+    recall = float((ndimage.distance_transform_edt(~bp)[bt] <= tol_px).mean())
+    return _f1(precision, recall)
+
+
+def _boundary_f1_numba(true: np.ndarray, pred: np.ndarray, tol_px: float) -> float:
+    """The masks are padded by the tolerance, so that the matches are looked up around the listed
+    boundary pixels at fixed flat offsets, without bounds checks."""
+    dy, dx = _offsets(tol_px)
+    pad = int(np.floor(tol_px))
+    (bt, it), (bp, ip) = _padded_boundaries(true, pad), _padded_boundaries(pred, pad)
+    if not it.size and not ip.size:
+        return 1.0
+    if not it.size or not ip.size:
+        return 0.0
+    offsets = dy * (true.shape[1] + 2 * pad) + dx
+    precision = _matched_count_numba(ip, bt, offsets) / ip.size
+    recall = _matched_count_numba(it, bp, offsets) / it.size
+    return _f1(precision, recall)
 
 
 def boundary_f1(true: np.ndarray, pred: np.ndarray, tol_px: float, *, engine: Engine = "numba") -> float:
@@ -101,11 +137,7 @@ def boundary_f1(true: np.ndarray, pred: np.ndarray, tol_px: float, *, engine: En
     -------
     float in [0, 1]: 1 when neither labelling has a boundary, 0 when only one has.
     """
-    bt, bp = inner_boundaries(true, engine=engine), inner_boundaries(pred, engine=engine)
-    if not bt.any() and not bp.any():
-        return 1.0
-    if not bt.any() or not bp.any():
-        return 0.0
-    precision = _matched_fraction(bp, bt, tol_px, engine)
-    recall = _matched_fraction(bt, bp, tol_px, engine)
-    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    true, pred = np.asarray(true), np.asarray(pred)
+    if true.shape != pred.shape or true.ndim != 2:
+        raise ValueError(f"expected two (Y, X) label images of the same shape, got {true.shape} and {pred.shape}")
+    return _boundary_f1_numpy(true, pred, tol_px) if engine == "numpy" else _boundary_f1_numba(true, pred, tol_px)

@@ -42,9 +42,17 @@ def _present_numpy(labels: np.ndarray, present: np.ndarray) -> None:
 @njit(cache=True, nogil=True)
 def _label_overlap_numba(x: np.ndarray, y: np.ndarray, lut_x: np.ndarray, lut_y: np.ndarray,
                          out: np.ndarray) -> None:  # pragma: no cover - numba
-    """Add 1 to ``out[lut_x[x[i]], lut_y[y[i]]]`` for every pixel ``i`` (x, y: 1-D; out: zeroed)."""
+    """Add 1 to ``out[lut_x[x[i]], lut_y[y[i]]]`` for every pixel ``i`` (x, y: 1-D; out: zeroed;
+    ``lut_x[0] = lut_y[0] = 0``).  Pixels that are background in both, most of a frame, are only
+    counted."""
+    background = 0
     for i in range(x.size):
-        out[lut_x[x[i]], lut_y[y[i]]] += 1
+        a, b = x[i], y[i]
+        if a == 0 and b == 0:
+            background += 1
+        else:
+            out[lut_x[a], lut_y[b]] += 1
+    out[0, 0] += background
 
 
 def _label_overlap_numpy(x: np.ndarray, y: np.ndarray, lut_x: np.ndarray, lut_y: np.ndarray,

@@ -23,28 +23,33 @@ __all__ = ["region_moments", "moments_from_lut", "shape_errors"]
 
 @njit(cache=True, nogil=True)
 def _moment_sums_numba(flat: np.ndarray, lut: np.ndarray, width: int, out: np.ndarray) -> None:  # pragma: no cover
-    """Per sequential label ``k`` (row ``k`` of ``out``, (n + 1, 6) float64, zeroed): area, Σ row,
-    Σ column, then Σ dx², Σ dx·dy, Σ dy² about the centroid (dx, dy: column, row offsets)."""
-    for i in range(flat.size):
-        k = lut[flat[i]]
-        if k:
-            r = i // width
-            out[k, 0] += 1.0
-            out[k, 1] += float(r)
-            out[k, 2] += float(i - r * width)
+    """Per sequential label ``k`` (row ``k`` of ``out``, (n + 1, 6) float64, zeroed): area, mean
+    row, mean column, then Σ dx², Σ dx·dy, Σ dy² about that centroid (dx, dy: column, row
+    offsets), the pixels taken in raster order (``flat``: the image raveled, ``width`` columns;
+    ``lut[0] = 0``)."""
+    height = flat.size // width
+    for r in range(height):
+        row = flat[r * width:(r + 1) * width]
+        for c in range(width):
+            if row[c] != 0:
+                k = lut[row[c]]
+                out[k, 0] += 1.0
+                out[k, 1] += float(r)
+                out[k, 2] += float(c)
     for k in range(1, out.shape[0]):
         if out[k, 0] > 0:
             out[k, 1] /= out[k, 0]
             out[k, 2] /= out[k, 0]
-    for i in range(flat.size):
-        k = lut[flat[i]]
-        if k:
-            r = i // width
-            dy = float(r) - out[k, 1]
-            dx = float(i - r * width) - out[k, 2]
-            out[k, 3] += dx * dx
-            out[k, 4] += dx * dy
-            out[k, 5] += dy * dy
+    for r in range(height):
+        row = flat[r * width:(r + 1) * width]
+        for c in range(width):
+            if row[c] != 0:
+                k = lut[row[c]]
+                dy = float(r) - out[k, 1]
+                dx = float(c) - out[k, 2]
+                out[k, 3] += dx * dx
+                out[k, 4] += dx * dy
+                out[k, 5] += dy * dy
 
 
 def _moment_sums_numpy(flat: np.ndarray, lut: np.ndarray, width: int, out: np.ndarray) -> None:

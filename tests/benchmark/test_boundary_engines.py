@@ -51,3 +51,21 @@ def test_known_answers(engine):
     assert boundary_f1(t, shifted, 2.0, engine=engine) == pytest.approx(42 / 76, abs=1e-12)
     assert boundary_f1(t, np.zeros_like(t), 2.0, engine=engine) == 0.0
     assert boundary_f1(np.zeros_like(t), np.zeros_like(t), 2.0, engine=engine) == 1.0
+
+
+@pytest.mark.parametrize("tol_px", [0.0, 0.9, 1.0, 3.0, 12.0])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (7, 1), (3, 4), (16, 16)])
+def test_engines_agree_on_small_frames_and_edges(shape, tol_px):
+    # Tiny frames (the tolerance disk larger than the frame), objects touching the edges and
+    # each other, labels not consecutive.
+    rng = np.random.default_rng(sum(shape) + int(10 * tol_px))
+    for _ in range(10):
+        t = rng.choice([0, 0, 3, 70, 2**20], size=shape)
+        p = rng.choice([0, 0, 5, 9], size=shape)
+        values = [boundary_f1(t, p, tol_px, engine=e) for e in ENGINES]
+        assert values[0] == pytest.approx(values[1], abs=1e-12)
+
+
+def test_boundary_f1_rejects_bad_input():
+    with pytest.raises(ValueError, match="same shape"):
+        boundary_f1(np.zeros((3, 3), int), np.zeros((3, 4), int), 1.0)
