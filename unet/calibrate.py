@@ -64,7 +64,8 @@ def tune_postprocess(
     for name, (x, labels) in zip(data.names, data.videos):
         ts = np.unique(np.linspace(0, x.shape[0] - 1, min(frames_per_video, x.shape[0])).round().astype(int))
         dataset = name.rsplit("/", 1)[0]
-        for t, logits in zip(ts, logits_of_normalized(x, model, frames=ts, context=context)):
+        for t, logits in zip(ts, logits_of_normalized(x, model, frames=ts, context=context,
+                                                                margin=data.margin)):
             prob = 1.0 / (1.0 + np.exp(-logits))
             for k, params in enumerate(combos):
                 per_dataset[dataset][k] += f1_at_05(instances_from_probabilities(prob[0], prob[1], **params),

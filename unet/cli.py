@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base-width", type=int, default=d.base_width)
     p.add_argument("--norm", default=d.norm, choices=["batch", "group", "instance", "none"])
     p.add_argument("--dropout", type=float, default=d.dropout)
+    p.add_argument("--margin", type=int, default=d.margin,
+                   help=f"mirrored margin (px) around every frame in training and at inference (default {d.margin})")
     p.add_argument("--val-clips", type=int, default=d.val_clips)
     p.add_argument("--val-every", type=int, default=d.val_every)
     p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
@@ -75,6 +77,7 @@ def _train(args: argparse.Namespace) -> int:
         ("--base-width", args.base_width, args.base_width >= 1, "at least 1"),
         ("--crop", args.crop, args.crop >= 1, "a positive size in px"),
         ("--dropout", args.dropout, 0 <= args.dropout < 1, "0 <= dropout < 1"),
+        ("--margin", args.margin, args.margin >= 0, "0 or more px"),
         ("--val-clips", args.val_clips, args.val_clips >= 1, "at least 1"),
         ("--val-every", args.val_every, args.val_every >= 1, "at least 1"),
         ("--workers", args.workers, args.workers >= 0, "0 or more processes"),

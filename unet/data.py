@@ -36,7 +36,7 @@ from unet.infer import context_stack
 from unet.normalize import normalize_frames
 from unet.postprocess import targets_from_labels
 
-__all__ = ["Clip", "ClipSource", "SimulatedClips", "Sampler", "ClipSampler", "DiskFrames", "StepBatches",
+__all__ = ["Clip", "ClipSource", "SimulatedClips", "Sampler", "ClipSampler", "DiskFrames", "StepBatches", "mirrored_crop",
            "make_samples", "augment"]
 
 log = logging.getLogger(__name__)
@@ -139,17 +139,45 @@ def _stack(samples: Sequence[Sample]) -> Sample:
     return tuple(np.stack([s[i] for s in samples]) for i in range(3))  # type: ignore[return-value]
 
 
-class ClipSampler:
-    """Samples from fresh clips of a :data:`ClipSource`, ``centres_per_clip`` centre frames per clip, augmented."""
+def mirrored_crop(stack: np.ndarray, labels: np.ndarray, *, crop: int, margin: int,
+                  rng: np.random.Generator) -> Sample:
+    """A random ``crop``×``crop`` window of (C, Y, X) ``stack`` and (Y, X) ``labels`` extended by their
+    mirror image: ``margin`` px on each side (at most the size − 1, as at inference,
+    :func:`unet.infer.predict_logits`), and further when the frame is smaller than the crop.
 
-    def __init__(self, source: ClipSource, *, centres_per_clip: int = 2) -> None:
-        self.source, self.centres_per_clip = source, centres_per_clip
+    Both are mirrored: a particle cut by the frame's edge continues into its mirror image, in the
+    input and in the target alike.  Returns (input, target (2, crop, crop), labels).
+    """
+    my, mx = min(margin, labels.shape[0] - 1), min(margin, labels.shape[1] - 1)
+    py, px = max(0, crop - labels.shape[0] - 2 * my), max(0, crop - labels.shape[1] - 2 * mx)
+    if my or mx or py or px:
+        stack = np.pad(stack, ((0, 0), (my, my + py), (mx, mx + px)), mode="reflect")
+        labels = np.pad(labels, ((my, my + py), (mx, mx + px)), mode="reflect")
+    i = int(rng.integers(labels.shape[0] - crop + 1))
+    j = int(rng.integers(labels.shape[1] - crop + 1))
+    lab = labels[i:i + crop, j:j + crop].astype(np.int32)
+    fg, bd = targets_from_labels(lab)
+    return stack[:, i:i + crop, j:j + crop], np.stack([fg, bd]), lab
+
+
+class ClipSampler:
+    """Samples from fresh clips of a :data:`ClipSource`, ``centres_per_clip`` centre frames per clip, augmented.
+
+    With a ``margin``, each clip frame is extended by its mirror image and a random crop of the
+    clip's size taken from it (:func:`mirrored_crop`).
+    """
+
+    def __init__(self, source: ClipSource, *, centres_per_clip: int = 2, margin: int = 0) -> None:
+        self.source, self.centres_per_clip, self.margin = source, centres_per_clip, margin
 
     def __call__(self, rng: np.random.Generator, n: int, context: int, crop: int) -> Sample:
         samples: list[Sample] = []
         while len(samples) < n:
             clip = self.source(rng, self.centres_per_clip + context - 1, crop)
-            samples += [augment(*s, rng) for s in make_samples(clip, context)]
+            for x, y, lab in make_samples(clip, context):
+                if self.margin:
+                    x, y, lab = mirrored_crop(x, lab, crop=crop, margin=self.margin, rng=rng)
+                samples.append(augment(x, y, lab, rng))
         return _stack(samples[:n])
 
 
@@ -168,18 +196,22 @@ class DiskFrames:
     """Random crops of the videos of datasets on disk (every frame normalised once, whole, as at inference).
 
     Each sample picks a video uniformly, a centre frame uniformly (context edges repeated, as
-    :func:`unet.infer.context_stack` does at inference), a random ``crop``×``crop`` window
-    (reflect-padded when the frame is smaller), a random rotation and flip.
+    :func:`unet.infer.context_stack` does at inference), a random ``crop``×``crop`` window of the
+    frame extended by ``margin`` px of its mirror image (:func:`mirrored_crop`; further when the
+    frame is smaller than the crop), a random rotation and flip.
 
     Parameters
     ----------
     paths : sequence of path
         Dataset folders, or folders of datasets (a generated benchmark suite split).
+    margin : int
+        Mirrored margin (px), as at inference.
     """
 
-    def __init__(self, paths: Sequence[str | Path]) -> None:
+    def __init__(self, paths: Sequence[str | Path], *, margin: int = 0) -> None:
         from simulator.dataset import open_dataset
 
+        self.margin = margin
         self.videos: list[tuple[np.ndarray, np.ndarray]] = []
         self.names: list[str] = []
         for p in paths:
@@ -199,17 +231,8 @@ class DiskFrames:
         for _ in range(n):
             x, labels = self.videos[int(rng.integers(len(self.videos)))]
             t = int(rng.integers(x.shape[0]))
-            stack, lab = context_stack(x, t, context), labels[t]
-            py, px = max(0, crop - lab.shape[0]), max(0, crop - lab.shape[1])
-            if py or px:
-                # reflect both: the mirrored particles of the input are particles in the target too
-                stack = np.pad(stack, ((0, 0), (0, py), (0, px)), mode="reflect")
-                lab = np.pad(lab, ((0, py), (0, px)), mode="reflect")
-            i = int(rng.integers(lab.shape[0] - crop + 1))
-            j = int(rng.integers(lab.shape[1] - crop + 1))
-            lab = lab[i:i + crop, j:j + crop].astype(np.int32)
-            fg, bd = targets_from_labels(lab)
-            samples.append(augment(stack[:, i:i + crop, j:j + crop], np.stack([fg, bd]), lab, rng))
+            sample = mirrored_crop(context_stack(x, t, context), labels[t], crop=crop, margin=self.margin, rng=rng)
+            samples.append(augment(*sample, rng))
         return _stack(samples)
 
 

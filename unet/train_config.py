@@ -31,3 +31,6 @@ class TrainConfig:
     data: list[str] = field(default_factory=list)
     val_data: list[str] = field(default_factory=list)
     tune_postprocess: bool = True
+    #: mirrored margin (px) around every frame, in training crops and at inference
+    #: (:func:`unet.infer.predict_logits`); models saved without it used 0
+    margin: int = 32

@@ -256,6 +256,8 @@ CASES: dict[str, Case] = {
                                   "--lr -1.0: expected a positive learning rate"),
     "cli-train-zero-batch": Case(lambda w, b: ["train", "--out", "model", "--batch-size", "0"],
                                  "--batch-size 0: expected at least 1"),
+    "cli-train-negative-margin": Case(lambda w, b: ["train", "--out", "model", "--margin", "-4"],
+                                      "--margin -4: expected 0 or more px"),
     # ---- prediction folders
     "pred-wrong-shape": Case(_score_with(lambda p, b: _labels(p, np.zeros((2, 31, 32), np.uint16))),
                              "pred/video_001: prediction has shape (2, 31, 32), expected (2, 32, 32)", subprocess=True),

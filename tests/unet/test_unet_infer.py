@@ -26,7 +26,7 @@ def _video(shape: tuple[int, ...]) -> np.ndarray:
 
 def test_tiled_equals_untiled_when_one_tile_fits() -> None:
     model, video = _model(), _video((3, 64, 64))
-    direct = list(predict_logits(video, model, particles_bright=False, tile=64, overlap=16))
+    direct = list(predict_logits(video, model, particles_bright=False, tile=64, overlap=16, margin=0))
     from unet.normalize import normalize_frames
     x = normalize_frames(video, particles_bright=False)
     with torch.inference_mode():
@@ -34,10 +34,21 @@ def test_tiled_equals_untiled_when_one_tile_fits() -> None:
     np.testing.assert_allclose(direct[0], ref, atol=1e-5)
 
 
+def test_margin_is_the_mirror_image_cropped_back() -> None:
+    model, video = _model(), _video((2, 48, 64))
+    out = list(predict_logits(video, model, particles_bright=False, tile=128, margin=8))
+    from unet.normalize import normalize_frames
+    x = np.pad(normalize_frames(video, particles_bright=False), ((0, 0), (8, 8), (8, 8)), mode="reflect")
+    with torch.inference_mode():
+        ref = model(torch.from_numpy(np.stack([x[0], x[1], x[1]]))[None])[0].numpy()
+    assert out[1].shape == (2, 48, 64)
+    np.testing.assert_allclose(out[1], ref[:, 8:-8, 8:-8], atol=1e-5)
+
+
 def test_overlapping_tiles_blend_close_to_whole_frame() -> None:
     model, video = _model(), _video((1, 96, 96))
-    whole = next(predict_logits(video, model, particles_bright=True, tile=96))
-    tiled = next(predict_logits(video, model, particles_bright=True, tile=48, overlap=16, batch=3))
+    whole = next(predict_logits(video, model, particles_bright=True, tile=96, margin=0))
+    tiled = next(predict_logits(video, model, particles_bright=True, tile=48, overlap=16, batch=3, margin=0))
     inner = (slice(None), slice(8, -8), slice(8, -8))
     assert np.abs(whole - tiled)[inner].mean() < 0.25 * whole.std()
 
@@ -57,3 +68,41 @@ def test_segment_with_model_path(tmp_path: Path) -> None:
     assert labels.shape == (2, 40, 40) and labels.dtype == np.int32 and labels.min() >= 0
     labels2 = segment(_video((2, 40, 40)), meta, model=_model(), tile=32, overlap=8)
     assert labels2.shape == (2, 40, 40)
+
+
+def test_mirrored_crop_extends_input_and_labels_alike() -> None:
+    from unet.data import mirrored_crop
+
+    labels = np.zeros((10, 12), np.int32)
+    labels[3:6, 0:3] = 7  # a particle cut by the left edge
+    stack = np.stack([labels.astype(np.float32) * 0.1, labels.astype(np.float32) * 0.2])
+    x, y, lab = mirrored_crop(stack, labels, crop=16, margin=2, rng=np.random.default_rng(0))
+    assert x.shape == (2, 16, 16) and y.shape == (2, 16, 16) and lab.shape == (16, 16)
+    np.testing.assert_array_equal(x[0] * 10, lab)  # the input and the labels are the same mirror image
+    np.testing.assert_array_equal(y[0], lab > 0)
+    # 2 px of mirror image on each side, then 2 more rows below to reach the crop's 16 px
+    np.testing.assert_array_equal(lab, np.pad(labels, ((2, 4), (2, 2)), mode="reflect"))
+    assert (lab[5:8, 0:2] == 7).all()  # the cut particle continues into its mirror image
+
+
+def test_segment_uses_the_margin_the_model_was_trained_with(tmp_path, monkeypatch) -> None:
+    import unet.method
+    from simulator.video import VideoMeta
+    from unet.io import save_model
+
+    seen: list[int] = []
+
+    def spy(*args, margin, **kw):
+        seen.append(margin)
+        return predict_logits(*args, margin=margin, **kw)
+
+    monkeypatch.setattr(unet.method, "predict_logits", spy)
+    model, video = _model(), _video((1, 40, 48))
+    save_model(tmp_path / "m", model, {"training": {"margin": 8}})
+    save_model(tmp_path / "old", model, {"training": {}})
+    meta = VideoMeta(video_id="v", shape=video.shape, pixel_size_nm=1.0, frame_interval_s=0.1)
+    unet.method.segment(video, meta, model=tmp_path / "m")
+    unet.method.segment(video, meta, model=tmp_path / "old")
+    unet.method.segment(video, meta, model=tmp_path / "m", margin=3)
+    unet.method.segment(video, meta, model=model)
+    assert seen == [8, 0, 3, 0]
