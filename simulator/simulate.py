@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import optics
+from ._labels import relabel, visible_ids
 from ._raster import RasterBuffers, pack_particles, rasterize
 from .config import SimulationConfig
 from .dynamics.chains import chain_ids
@@ -417,14 +418,60 @@ class Simulation:
             self._sites.add(*interaction_sites(spec.outline))
         return int(pid)
 
-    def _lab_outlines(self, positions_nm: np.ndarray | None = None, angles: np.ndarray | None = None) -> list:
-        """Lab-frame outlines (shapely) at the given state (default: the current one)."""
-        from shapely import affinity
+    def _lab_outlines(self, positions_nm: np.ndarray | None = None, angles: np.ndarray | None = None, *,
+                      index: np.ndarray | None = None) -> list:
+        """Lab-frame outlines (shapely) at the given state (default: the current one), of every
+        particle or of those in ``index``.
+
+        The coordinates are those of ``affinity.translate(affinity.rotate(outline, angle,
+        origin=(0, 0), use_radians=True), x, y)``, bit for bit (the same products and sums, the same
+        ``math.cos``/``math.sin`` with shapely's snapping of |cos|, |sin| < 2.5e-16 to 0), computed
+        for all outlines at once.
+        """
+        import math
+
+        import shapely
 
         pos = self.positions_nm if positions_nm is None else positions_nm
         ang = self.angles if angles is None else angles
-        return [affinity.translate(affinity.rotate(s.outline, a, origin=(0, 0), use_radians=True), *xy)
-                for s, a, xy in zip(self.specs, ang, pos)]
+        index = np.arange(len(self.specs)) if index is None else np.asarray(index, np.intp)
+        if not len(index):
+            return []
+        geoms = np.array([self.specs[i].outline for i in index], dtype=object)
+        xy, owner = shapely.get_coordinates(geoms, return_index=True)
+        cs = np.array([(math.cos(a), math.sin(a)) for a in ang[index].tolist()]).reshape(-1, 2)
+        cs[np.abs(cs) < 2.5e-16] = 0.0
+        c, s = cs[owner, 0], cs[owner, 1]
+        x, y = xy[:, 0], xy[:, 1]
+        xy = np.stack([c * x + -s * y + pos[index, 0][owner], s * x + c * y + pos[index, 1][owner]], axis=1)
+        return list(shapely.set_coordinates(geoms, xy))
+
+    def _radii(self) -> np.ndarray:
+        """(N,) radius (nm) of the smallest centred circle holding each outline
+        (:attr:`ShapeSpec.radius_nm`), cached while the shapes do not change."""
+        verts = self._packed_static[0]
+        if getattr(self, "_radii_of", None) is not verts:
+            self._radii_of = verts
+            self._radii_nm = np.array([np.sqrt((v**2).sum(axis=1)).max() for v in verts])
+        return self._radii_nm
+
+    def _rows(self, frame: int, tid: np.ndarray, pos: np.ndarray, angles: np.ndarray, chain: np.ndarray) -> Table:
+        """The ``particles.csv`` rows of one frame: the particles in view (track id > 0), by track id."""
+        import shapely
+
+        order = np.argsort(tid, kind="stable")
+        order = order[tid[order] > 0]
+        outlines = [self.specs[i].outline for i in order]
+        cols = zip(tid[order].tolist(), pos[order, 0].tolist(), pos[order, 1].tolist(),
+                   (angles[order] % (2 * np.pi)).tolist(), shapely.area(outlines).tolist(),
+                   shapely.length(outlines).tolist(), [self.specs[i].name for i in order],
+                   [float(self.specs[i].height_nm) for i in order],
+                   ((self.d_par[order] + self.d_perp[order]) / 2).tolist(), self.d_rot[order].tolist(),
+                   chain[order].tolist())
+        mat = self.material.name
+        return [{"frame": frame, "id": i, "x_nm": x, "y_nm": y, "angle_rad": a, "area_nm2": ar, "perimeter_nm": pe,
+                 "shape": sh, "material": mat, "thickness_nm": h, "D_nm2_s": d, "Dr_rad2_s": dr, "chain_id": c}
+                for i, x, y, a, ar, pe, sh, h, d, dr, c in cols]
 
     def _coalesce(self, frame: int, lineage: Lineage) -> None:
         """Merge pairs closer than ``merge_gap_nm`` (each particle at most once per frame)."""
@@ -568,23 +615,16 @@ class Simulation:
             if self._clip is not None:
                 image = np.minimum(image, self._clip).astype(image.dtype)
             # What the labels show decides the tracks: uid -> track id, and the labels are relabelled.
-            shown = np.flatnonzero(np.bincount(labels.ravel()))  # np.unique's result, in a tenth of the time
-            track_of = lineage.view(t, shown[shown > 0])
-            lut = np.zeros(int(self.ids.max(initial=0)) + 1, labels.dtype)
-            for uid, track in track_of.items():
-                lut[uid] = track
-            labels = lut[labels]
+            n_ids = int(self.ids.max(initial=0))
+            track_of = lineage.view(t, visible_ids(labels, n_ids, engine=self.engine))
+            lut = np.zeros(n_ids + 1, labels.dtype)
+            lut[np.fromiter(track_of, np.int64, len(track_of))] = np.fromiter(track_of.values(), np.int64,
+                                                                               len(track_of))
+            labels = relabel(labels, lut, engine=self.engine)  # labels is this frame's own array
             tid = lut[self.ids].astype(np.int64)
-            chain = chain_ids(self._lab_outlines(pos, angles), tid, contact_nm=contact)
-            rows = [
-                {"frame": t, "id": int(tid[i]), "x_nm": float(pos[i, 0]), "y_nm": float(pos[i, 1]),
-                 "angle_rad": float(angles[i] % (2 * np.pi)), "area_nm2": float(self.specs[i].outline.area),
-                 "perimeter_nm": float(self.specs[i].outline.length), "shape": self.specs[i].name,
-                 "material": self.material.name, "thickness_nm": float(self.specs[i].height_nm),
-                 "D_nm2_s": float((self.d_par[i] + self.d_perp[i]) / 2), "Dr_rad2_s": float(self.d_rot[i]),
-                 "chain_id": int(chain[i])}
-                for i in np.argsort(tid, kind="stable") if tid[i] > 0
-            ]
+            chain = chain_ids(lambda k, pos=pos, angles=angles: self._lab_outlines(pos, angles, index=k), tid,
+                              contact_nm=contact, centres_nm=pos, radii_nm=self._radii())
+            rows = self._rows(t, tid, pos, angles, chain)
             yield FrameOutput(image=image, labels=labels, particles=rows, events=lineage.events[first:])
         self.tracks = lineage.tracks
 

@@ -9,7 +9,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from simulator.config import load_config
-from simulator.dynamics.chains import chain_ids, contact_components, mean_chain_size
+from simulator.dynamics.chains import candidate_pairs, chain_ids, contact_components, mean_chain_size
 from simulator.simulate import Simulation, simulate_video
 
 
@@ -79,3 +79,60 @@ def test_chain_ids_in_the_table_name_chains_of_touching_particles():
             members = [q["id"] for q in rows if q["chain_id"] == r["chain_id"]]
             assert r["chain_id"] in ids and r["chain_id"] == min(members)
     assert any(r["chain_id"] != r["id"] for r in video.particles)  # some particles touch
+
+
+def _random_layout(preset, seed, n=60, spread_nm=150.0):
+    """Outlines of ``preset``'s shapes at random places and angles, dense enough for chains."""
+    cfg = load_config(preset, overrides=["video.height_px=256", "video.width_px=256", "dynamics.model='static'"])
+    sim = Simulation(cfg, seed=seed)
+    rng = np.random.default_rng(seed)
+    k = rng.integers(0, len(sim.specs), n)
+    sim.specs = [sim.specs[i] for i in k]
+    pos, ang = rng.uniform(0, spread_nm, (n, 2)), rng.uniform(0, 2 * np.pi, n)
+    return sim, pos, ang
+
+
+@pytest.mark.parametrize("preset", ["assembly-cubes", "brownian-prisms", "etching-rods"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_prefiltered_contacts_equal_the_full_contact_graph(preset, seed):
+    sim, pos, ang = _random_layout(preset, seed, spread_nm=[120.0, 200.0, 400.0][seed])
+    outlines = sim._lab_outlines(pos, ang)
+    radii = np.array([s.radius_nm for s in sim.specs])
+    tid = np.random.default_rng(seed).integers(0, 40, len(outlines))
+    for contact in (0.5, 2.0, 6.0):
+        full = contact_components(outlines, contact_nm=contact)
+        built = []
+        fast = contact_components(lambda k: built.extend(k) or sim._lab_outlines(pos, ang, index=k),
+                                  contact_nm=contact, centres_nm=pos, radii_nm=radii)
+        assert fast.tolist() == full.tolist()
+        assert chain_ids(outlines, tid, contact_nm=contact).tolist() == chain_ids(
+            outlines, tid, contact_nm=contact, centres_nm=pos, radii_nm=radii).tolist()
+        if seed == 2:  # sparse: most outlines are never built
+            assert len(built) < len(outlines)
+    assert full.max() < len(outlines) - 1 or seed == 2  # the dense layouts do have chains
+
+
+def test_candidate_pairs_hold_every_pair_in_contact():
+    rng = np.random.default_rng(4)
+    centres, radii = rng.uniform(0, 50, (200, 2)), rng.uniform(0.5, 4, 200)
+    discs = [Point(*c).buffer(r, quad_segs=64) for c, r in zip(centres, radii)]
+    pairs = {tuple(p) for p in candidate_pairs(centres, radii, contact_nm=1.0).tolist()}
+    assert all(i < j for i, j in pairs)
+    for i in range(len(discs)):
+        for j in range(i + 1, len(discs)):
+            if discs[i].distance(discs[j]) <= 1.0:
+                assert (i, j) in pairs
+    assert len(pairs) < 200 * 199 / 2 / 4  # and not every pair
+    assert len(candidate_pairs(centres[:1], radii[:1])) == 0
+
+
+def test_lab_outlines_are_shapely_affinity_bit_for_bit():
+    from shapely import affinity, get_coordinates
+
+    sim, pos, ang = _random_layout("assembly-cubes", 3)
+    ang[:4] = [0.0, np.pi / 2, np.pi, -np.pi / 2]  # cos or sin snapped to 0 as shapely does
+    for mine, spec, a, xy in zip(sim._lab_outlines(pos, ang), sim.specs, ang, pos):
+        ref = affinity.translate(affinity.rotate(spec.outline, a, origin=(0, 0), use_radians=True), *xy)
+        assert np.array_equal(get_coordinates(mine), get_coordinates(ref))
+    assert [o.area for o in sim._lab_outlines(pos, ang, index=[5, 2])] == pytest.approx(
+        [sim.specs[5].outline.area, sim.specs[2].outline.area])
