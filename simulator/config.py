@@ -149,9 +149,24 @@ MaterialName = Literal["Au", "Ag", "Pt", "Pd", "polystyrene", "protein"]
 
 
 class ParticlesConfig(_Strict):
-    """The particle population (see simulator.shapes and simulator.materials)."""
+    """The particle population (see simulator.shapes and simulator.materials).
 
-    count: int = Field(20, ge=0, le=1_000_000, description="particles per video at the start")
+    How many particles are in view at the start is set by one of two keys: ``count`` (a number,
+    whatever the field size) or ``density_per_um2`` (particles per um^2 of field, so that a preset
+    keeps its crowding at every ``video.height_px``/``width_px`` and ``imaging.pixel_size_nm``:
+    ``round(density_per_um2 * field area in um^2)``, at least 1; :meth:`count_in`).  They are
+    exclusive: one file (or one list of overrides) that sets both is a ConfigError, and an override
+    of one replaces the other where a preset or file set it (``--set particles.count=60`` on a
+    density preset gives 60 particles; see :func:`apply_overrides`).  Without either, ``count`` = 20.
+    """
+
+    count: int = Field(20, ge=0, le=1_000_000,
+                       description="particles in view at the start (exclusive with density_per_um2)")
+    density_per_um2: float | None = Field(
+        None, gt=0.0, le=1e6,
+        description="particles per um^2 of field at the start: round(density x field area), at least 1; "
+        "exclusive with count (an override of one replaces the other set by the preset)",
+    )
     shapes: dict[ShapeName, float] = Field(
         default_factory=lambda: {"sphere": 1.0}, description="relative fractions of each shape"
     )
@@ -174,7 +189,40 @@ class ParticlesConfig(_Strict):
     def _fractions_positive(self) -> "ParticlesConfig":
         if not self.shapes or any(v < 0 for v in self.shapes.values()) or sum(self.shapes.values()) <= 0:
             raise ValueError(f"shapes = {self.shapes}: expected non-negative fractions with a positive sum")
+        if self.density_per_um2 is not None and "count" in self.model_fields_set:
+            raise ValueError(f"particles.count = {self.count} and particles.density_per_um2 = {self.density_per_um2:g} "
+                             "are both set; "
+                             "give one (the number in view, or particles per um^2 of field)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _one_count_key(self, handler: Any) -> dict[str, Any]:
+        # The dump keeps only the key in use, so that it validates again (and a count preset's
+        # config.json keeps its bytes).
+        data = handler(self)
+        if data.get("density_per_um2", 0) is None:
+            del data["density_per_um2"]
+        elif "density_per_um2" in data:
+            data.pop("count", None)
+        return data
+
+    def count_in(self, height_px: int, width_px: int, pixel_size_nm: float) -> int:
+        """Particles in view at the start in a field of ``height_px`` x ``width_px`` pixels of
+        ``pixel_size_nm``: ``count``, or ``round(density_per_um2 * area / um^2)`` (at least 1)."""
+        if self.density_per_um2 is None:
+            return self.count
+        area_um2 = height_px * width_px * (pixel_size_nm * 1e-3) ** 2
+        return max(1, int(round(self.density_per_um2 * area_um2)))
+
+    def count_setting(self) -> str:
+        """The key that sets the number of particles, as the user wrote it (for error messages)."""
+        if self.density_per_um2 is None:
+            return f"particles.count = {self.count}"
+        return f"particles.density_per_um2 = {self.density_per_um2:g}"
+
+    def count_key(self) -> str:
+        """``particles.count`` or ``particles.density_per_um2``: the key to lower when particles do not fit."""
+        return "particles.count" if self.density_per_um2 is None else "particles.density_per_um2"
 
 
 class DynamicsConfig(_Strict):
@@ -204,7 +252,7 @@ class DynamicsConfig(_Strict):
 
     Boundary (simulator.simulate.simulation_box, simulator.dynamics.reactions.Lineage):
     ``open`` (default) simulates a box larger than the field of view by ``boundary_margin_nm``
-    on each side (0 = two particle lengths, at most half the field), filled at the density of ``particles.count`` in the
+    on each side (0 = two particle lengths, at most half the field), filled at the density of the particles in the
     field, with reflecting walls at the box edge; particles leave and enter the field as in an
     experiment, where the field (~0.1-1 um) is a small part of a ~50 um window full of particles
     (Ross, Liquid Cell Electron Microscopy, 2016, ch. 1).  The labels and tables show only what is in
@@ -288,6 +336,11 @@ class SimulationConfig(_Strict):
     dynamics: DynamicsConfig = DynamicsConfig()
     reactions: ReactionsConfig = ReactionsConfig()
 
+    def particles_in_view(self) -> int:
+        """Particles in view at the start (:meth:`ParticlesConfig.count_in` for this video's field)."""
+        v = self.video
+        return self.particles.count_in(v.height_px, v.width_px, self.imaging.pixel_size_nm)
+
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, so equal configs give equal bytes."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, indent=2)
@@ -331,13 +384,24 @@ def _parse_value(text: str) -> Any:
         return text
 
 
+#: Keys of which one replaces the other when given as an override.
+_EXCLUSIVE = {"particles.count": "density_per_um2", "particles.density_per_um2": "count"}
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``dotted.key=value`` overrides to a nested dict (a new dict is returned).
 
     Values are parsed as TOML (``3``, ``2.5``, ``true``, ``"Au"``, ``[1, 2]``) and fall back to
-    a plain string.  Whether the key exists is checked by validation afterwards.
+    a plain string.  Whether the key exists is checked by validation afterwards.  The exclusive
+    keys ``particles.count`` and ``particles.density_per_um2``: an override of one removes the
+    other from ``data`` (a preset's density gives way to ``--set particles.count=60``); overrides
+    that set both are left for validation to refuse.
     """
     out = json.loads(json.dumps(data))
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        if key in _EXCLUSIVE and isinstance(out.get("particles"), dict):
+            out["particles"].pop(_EXCLUSIVE[key], None)
     for item in overrides:
         key, sep, raw = item.partition("=")
         key = key.strip()

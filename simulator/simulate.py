@@ -87,12 +87,13 @@ def simulation_box(config: SimulationConfig) -> tuple[float, int]:
     side (0 = automatic: two lengths of the longest particle, ``2 · size · max(1, aspect ratio of
     rods and bipyramids) · (1 + 2 cv)``, so that a particle wholly out of view, and the wall, are
     beyond the reach of anything in view, but at most half the field's shorter side, so that a
-    tiny field does not need a crowd around it), filled at the density of ``particles.count`` in
-    the field (``round(count · A_box / A_field)`` particles).
+    tiny field does not need a crowd around it), filled at the density of the field's particles
+    (``round(count · A_box / A_field)``, count = :meth:`SimulationConfig.particles_in_view`).
     """
     dyn, pc, v, im = config.dynamics, config.particles, config.video, config.imaging
+    in_view = config.particles_in_view()
     if dyn.model == "static" or dyn.boundary == "reflect":
-        return 0.0, pc.count
+        return 0.0, in_view
     margin = dyn.boundary_margin_nm
     if margin == 0:
         elongated = any(k in ("rod", "bipyramid") and f > 0 for k, f in pc.shapes.items())
@@ -100,7 +101,7 @@ def simulation_box(config: SimulationConfig) -> tuple[float, int]:
     h, w = v.height_px * im.pixel_size_nm, v.width_px * im.pixel_size_nm
     if dyn.boundary_margin_nm == 0:
         margin = min(margin, min(h, w) / 2)
-    return float(margin), int(round(pc.count * (h + 2 * margin) * (w + 2 * margin) / (h * w)))
+    return float(margin), int(round(in_view * (h + 2 * margin) * (w + 2 * margin) / (h * w)))
 
 
 #: Area fraction at which random sequential placement jams (discs: 0.547, Feder, J. Theor. Biol.
@@ -119,25 +120,27 @@ def _check_density(config: SimulationConfig, names: list[str], frac: np.ndarray,
     if max(2 * np.hypot(*np.asarray(s.exterior.coords).T).max() for s in shapes) > min(h, w):
         return  # a particle larger than the field: place_particles names that mistake
     if count * area > _JAMMING_FRACTION * h * w:
-        where = f"the simulation box ({pc.count} in view, {count} with its {margin_nm:.0f} nm margin)" if margin_nm \
-            else "the field"
+        in_view = config.particles_in_view()
+        where = f"the simulation box ({in_view} in view, {count} with its {margin_nm:.0f} nm margin)" if margin_nm \
+            else f"the field ({in_view} in view)" if pc.density_per_um2 is not None else "the field"
         raise ConfigError(
-            f"particles.count = {pc.count}: only {int(_JAMMING_FRACTION * h * w / area)} particles of "
+            f"{pc.count_setting()}: only {int(_JAMMING_FRACTION * h * w / area)} particles of "
             f"~{pc.size_nm:g} nm fit without overlap in the {w:.0f}×{h:.0f} nm of {where} (random placement "
-            f"jams at {100 * _JAMMING_FRACTION:.0f} % cover); lower particles.count or particles.size_nm"
+            f"jams at {100 * _JAMMING_FRACTION:.0f} % cover); lower {pc.count_key()} or particles.size_nm"
         )
 
 
 def place_particles(
     outlines: list, angles: np.ndarray, field_nm: tuple[float, float], *, gap_nm: float,
-    rng: np.random.Generator, requested: str = "", centres_only: bool = False,
+    rng: np.random.Generator, requested: str = "", key: str = "particles.count", centres_only: bool = False,
 ) -> np.ndarray:
     """Random non-overlapping centres (N, 2) as (x, y) nm, by sequential random insertion.
 
     Outlines (body frame, rotated by ``angles``) are kept ``gap_nm`` apart: bounding circles
     first, the exact shapely distance where those overlap.  Each particle gets
     ``_MAX_PLACEMENT_TRIES`` random tries, so an impossible density is a ConfigError, not a hang.
-    ``requested`` says, in that message, what the user asked for (default: the number placed).
+    ``requested`` says, in that message, what the user asked for (default: ``particles.count = `` the
+    number placed), and ``key`` the key to lower.
     With ``centres_only`` only the centres must lie in the field (an open boundary's box, whose
     walls act on centres); otherwise whole outlines must.
     """
@@ -169,10 +172,19 @@ def place_particles(
             break
         else:
             raise ConfigError(
-                f"particles.count = {requested or n}: only {i} particles of ~{2 * np.median(radii):.0f} nm fit "
-                f"without overlap in the {W:.0f}×{H:.0f} nm field; lower particles.count or particles.size_nm"
+                f"{requested or f'particles.count = {n}'}: only {i} particles of ~{2 * np.median(radii):.0f} nm fit "
+                f"without overlap in the {W:.0f}×{H:.0f} nm field; lower {key} or particles.size_nm"
             )
     return pos
+
+
+def _requested(config: SimulationConfig, count: int, margin_nm: float) -> str:
+    """What the user asked for, in a placement error: the key and value, and the particles they mean."""
+    pc = config.particles
+    notes = [f"{config.particles_in_view()} in view"] if pc.density_per_um2 is not None else []
+    if margin_nm:
+        notes.append(f"{count} in the simulation box with its {margin_nm:.0f} nm margin")
+    return pc.count_setting() + (f" ({', '.join(notes)})" if notes else "")
 
 
 class Simulation:
@@ -231,8 +243,8 @@ class Simulation:
         m = self._margin_nm
         self.positions_nm = place_particles([s.outline for s in self.specs], self.angles,
                                             (shape[0] * p + 2 * m, shape[1] * p + 2 * m), gap_nm=pc.min_gap_nm,
-                                            rng=rng, centres_only=m > 0, requested=f"{pc.count}" if not m else
-                                            f"{pc.count} ({count} in the simulation box with its {m:.0f} nm margin)") - m
+                                            rng=rng, centres_only=m > 0, key=pc.count_key(),
+                                            requested=_requested(config, count, m)) - m
         # Persistent internal keys; the labels and tables show track ids (see Lineage).
         self.ids = np.arange(1, count + 1, dtype=np.uint32)
         self._next_uid = count + 1

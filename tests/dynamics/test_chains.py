@@ -1,5 +1,5 @@
 """Chains from the contact graph: known components, deterministic ids, and self-assembly of the
-``assembly-cubes`` preset in its dense variant and of prisms under the same conditions (mean
+``assembly-cubes`` preset at its defaults and of prisms under the same conditions (mean
 chain size grows from a dispersed start; without attraction it does not)."""
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ def test_contact_components_of_known_layout():
     assert mean_chain_size(ids[ids > 0]) == pytest.approx(2.0)  # 4 particles in view, 2 chains
 
 
-#: The chaining settings: the dense variant of assembly-cubes, and prisms under the same salt and
+#: The chaining settings: assembly-cubes at its defaults (density 610 /um^2: 40 cubes in view at 256 px), and prisms under the same salt and
 #: Hamaker constant (the documented chaining variant of brownian-prisms).
 CHAINING = {
-    "concave-cubes": ("assembly-cubes", ["particles.count=40"]),
+    "concave-cubes": ("assembly-cubes", []),
     "prisms": ("brownian-prisms", ["particles.shapes={prism=1.0}", "particles.count=30", "dynamics.ionic_strength_M=0.1",
                                    "dynamics.hamaker_J=3e-19", "dynamics.surface_potential_mV=-25",
                                    "dynamics.slowdown=1e-5"]),

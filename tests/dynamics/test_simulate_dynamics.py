@@ -153,3 +153,37 @@ def test_impossible_density_fails_before_building_the_particles(count):
     # 1e6 prisms would take minutes to build one by one; the area check refuses them first.
     with pytest.raises(ConfigError, match=rf"particles.count = {count}: only \d+ particles .* jams at 55 % cover"):
         Simulation(load_config("brownian-prisms", overrides=[f"particles.count={count}"]), seed=1)
+
+
+def test_impossible_density_per_um2_names_that_key():
+    from simulator.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^particles.density_per_um2 = 5000: only \d+ particles .*\(\d+ in view, "
+                                          r"\d+ with its \d+ nm margin\).* lower particles.density_per_um2 or"):
+        Simulation(load_config("assembly-cubes", overrides=["particles.density_per_um2=5000"]), seed=1)
+
+
+def _placement_failures(size: int, seeds) -> list[int]:
+    """Seeds at which the default assembly-cubes preset cannot be placed in a ``size`` px field."""
+    from simulator.errors import ConfigError
+
+    cfg = load_config("assembly-cubes", overrides=[f"video.height_px={size}", f"video.width_px={size}"])
+    failed = []
+    for seed in seeds:
+        try:
+            Simulation(cfg, seed=seed)
+        except ConfigError:
+            failed.append(seed)
+    return failed
+
+
+@pytest.mark.parametrize("size", [96, 128])
+def test_dense_assembly_preset_is_placed_at_small_fields(size):
+    # Area fraction 0.17 (density_per_um2 = 610): 6 in view at 96 px, 10 at 128 px, each with its margin.
+    assert _placement_failures(size, range(8)) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [96, 128, 256])
+def test_dense_assembly_preset_is_placed_at_every_seed(size):
+    assert _placement_failures(size, range(100)) == []

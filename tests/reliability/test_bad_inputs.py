@@ -196,6 +196,17 @@ CASES: dict[str, Case] = {
     "config-impossible-density": Case(
         _simulate_config("[video]\nheight_px = 32\nwidth_px = 32\n[particles]\ncount = 500\n"),
         "particles.count = 500: only 1 particles"),
+    "config-count-and-density": Case(
+        _simulate("--preset", "assembly-cubes", "--set", "particles.count=5", "--set", "particles.density_per_um2=50"),
+        "particles.count = 5 and particles.density_per_um2 = 50 are both set", subprocess=True),
+    "config-count-and-density-in-file": Case(
+        _simulate_config("[particles]\ncount = 5\ndensity_per_um2 = 50\n"),
+        "particles.count = 5 and particles.density_per_um2 = 50 are both set"),
+    "config-density-not-positive": Case(_simulate("--preset", "assembly-cubes", "--set", "particles.density_per_um2=0"),
+                                        "particles.density_per_um2 = 0: Input should be greater than 0"),
+    "config-impossible-density-per-um2": Case(
+        _simulate("--size", "32", "--frames", "1", "--set", "particles.density_per_um2=100000"),
+        "particles.density_per_um2 = 100000: only 6 particles of ~25 nm fit without overlap in the 64×64 nm"),
     "config-exposure-longer-than-interval": Case(
         _simulate_config("[imaging]\nexposure_s = 0.5\nframe_interval_s = 0.1\n"),
         "exposure_s (0.5) must not exceed frame_interval_s (0.1)"),

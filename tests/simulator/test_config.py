@@ -99,3 +99,55 @@ def test_config_file_errors(tmp_path):
 def test_schema_lists_sections():
     schema = config_schema()
     assert {"imaging", "detector", "liquid", "particles", "dynamics", "video"} <= set(schema["properties"])
+
+
+# --------------------------------------------------------------------------- count or density
+
+
+def test_density_sets_the_count_in_proportion_to_the_field_area():
+    # 610 /um^2: 0.065536 um^2 at 256 px of 1 nm -> 39.98 -> 40; 128 px -> 9.99 -> 10; 96 px -> 5.62 -> 6
+    for size, n in [(256, 40), (128, 10), (96, 6), (16, 1)]:  # 16 px: 0.16 -> at least 1
+        cfg = load_config("assembly-cubes", overrides=[f"video.height_px={size}", f"video.width_px={size}"])
+        assert cfg.particles.density_per_um2 == 610.0 and cfg.particles_in_view() == n
+    # the pixel size counts too: 2 nm pixels quadruple the area
+    cfg = load_config("assembly-cubes", overrides=["video.height_px=128", "video.width_px=128", "imaging.pixel_size_nm=2"])
+    assert cfg.particles_in_view() == 40
+    assert cfg.particles.count_in(100, 50, 2.0) == round(610 * 0.02)
+    # a count preset is unchanged by the field size
+    cfg = load_config("brownian-prisms", overrides=["video.height_px=64", "video.width_px=64"])
+    assert cfg.particles.density_per_um2 is None and cfg.particles_in_view() == cfg.particles.count
+
+
+def test_an_override_of_count_or_density_replaces_the_other():
+    cfg = load_config("assembly-cubes", overrides=["particles.count=60"])
+    assert cfg.particles.density_per_um2 is None and cfg.particles_in_view() == 60
+    cfg = load_config("brownian-prisms", overrides=["particles.density_per_um2=100"])
+    assert cfg.particles.density_per_um2 == 100 and cfg.particles_in_view() == round(100 * 0.256**2)
+    # the dump keeps only the key in use, so it validates again to the same config
+    assert "count" not in json.loads(cfg.to_json())["particles"]
+    assert validate_config(json.loads(cfg.to_json())) == cfg
+    assert "density_per_um2" not in json.loads(load_config("brownian-prisms").to_json())["particles"]
+
+
+@pytest.mark.parametrize("source", ["overrides", "file"])
+def test_count_and_density_both_set_is_one_line_error(source, tmp_path):
+    if source == "overrides":
+        call = lambda: load_config("assembly-cubes", overrides=["particles.count=5", "particles.density_per_um2=50"])  # noqa: E731
+    else:
+        path = tmp_path / "both.toml"
+        path.write_text("[particles]\ncount = 5\ndensity_per_um2 = 50\n")
+        call = lambda: load_config(file=path)  # noqa: E731
+    with pytest.raises(ConfigError) as info:
+        call()
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert "particles.count = 5 and particles.density_per_um2 = 50 are both set" in msg, msg
+
+
+@pytest.mark.parametrize("value,expected", [("0", "greater than 0"), ("-3", "greater than 0"),
+                                            ("many", "valid number"), ("1e9", "less than or equal")])
+def test_bad_density_names_the_key(value, expected):
+    with pytest.raises(ConfigError) as info:
+        load_config("assembly-cubes", overrides=[f"particles.density_per_um2={value}"])
+    msg = str(info.value)
+    assert "\n" not in msg and "particles.density_per_um2 = " in msg and expected in msg, msg
