@@ -96,7 +96,7 @@ class SimulatedClips:
         base = load_config(preset)
         dose = float(np.exp(rng.uniform(np.log(2.0), np.log(600.0))))
         area_scale = (size / base.video.height_px) * (size / base.video.width_px)
-        count = max(1, int(round(base.particles.count * area_scale * rng.uniform(0.5, 2.5))))
+        count = max(1, int(round(base.particles_in_view() * area_scale * rng.uniform(0.5, 2.5))))
         overrides = [
             f"video.frames={frames}", f"video.height_px={size}", f"video.width_px={size}",
             f"imaging.dose_rate_e_per_A2_s={dose:.4g}",
