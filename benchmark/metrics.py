@@ -13,7 +13,8 @@ from a frame's overlap and matching) — the registry that scoring, the report a
 - ``seg``: the Cell Tracking Challenge SEG: for every reference object, the Jaccard index with
   the predicted object covering more than half of it (0 if none), averaged over reference
   objects (Maška et al., Bioinformatics 2014); :func:`seg_video` pools them over all frames as
-  the CTC does (``results.json``'s ``seg``).  Every instance metric stands on one pixel-overlap
+  the CTC does (``results.json``'s ``seg``; :func:`video_metrics` gives it with every per-frame
+  metric from the same overlaps).  Every instance metric stands on one pixel-overlap
   matrix (:func:`benchmark.overlap.label_overlap`, numba kernel with a NumPy reference).
 - ``boundary_f1``: F1 of boundary pixels within a tolerance (``BOUNDARY_TOL_NM``) of the
   other's boundary (Csurka et al., BMVC 2013; :mod:`benchmark.boundary`).
@@ -30,7 +31,7 @@ computed only when some pair is matched.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,8 +42,8 @@ from benchmark.boundary import boundary_f1
 from benchmark.overlap import Engine, SequentialLut, iou_from_overlap, label_overlap, overlap_from_luts, sequential_lut
 from benchmark.shape import moments_from_lut, shape_errors
 
-__all__ = ["METRICS", "Metric", "FRAME_METRICS", "HIGHER_IS_BETTER", "frame_metrics", "seg_measure", "seg_video", "BOUNDARY_TOL_NM",
-           "higher_is_better"]
+__all__ = ["METRICS", "Metric", "FRAME_METRICS", "HIGHER_IS_BETTER", "frame_metrics", "video_metrics", "seg_measure",
+           "seg_video", "BOUNDARY_TOL_NM", "higher_is_better"]
 
 BOUNDARY_TOL_NM = 2.0
 _AP_THRESHOLDS = np.round(np.arange(0.5, 0.951, 0.05), 2)
@@ -98,12 +99,16 @@ def seg_video(true: np.ndarray, pred: np.ndarray, *, engine: Engine = "numba") -
     -------
     float in [0, 1]; NaN when no frame has a reference object.
     """
+    overlaps = (label_overlap(true[t], pred[t], engine=engine)[0] for t in range(true.shape[0]))
+    return _pool_seg((ov.shape[0] - 1, _seg_from_overlap(ov)) for ov in overlaps)
+
+
+def _pool_seg(frames: Iterable[tuple[int, float]]) -> float:
+    """SEG pooled over reference objects from each frame's (number of reference objects, SEG)."""
     total, count = 0.0, 0
-    for t in range(true.shape[0]):
-        ov = label_overlap(true[t], pred[t], engine=engine)[0]
-        n = ov.shape[0] - 1
+    for n, seg in frames:
         if n:
-            total += _seg_from_overlap(ov) * n
+            total += seg * n
             count += n
     return total / count if count else float("nan")
 
@@ -241,13 +246,43 @@ def frame_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 
     -------
     dict metric name -> value, keys :data:`FRAME_METRICS`
     """
+    frame = _frame(true, pred, pixel_size_nm, engine)
+    return {name: float(METRICS[name].compute(frame)) for name in FRAME_METRICS}
+
+
+def video_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 1.0,
+                  engine: Engine = "numba") -> tuple[list[dict[str, float]], float]:
+    """:func:`frame_metrics` of every frame and :func:`seg_video`, from one overlap per frame.
+
+    Parameters
+    ----------
+    true, pred : (T, Y, X) integer instance labels, 0 = background
+    pixel_size_nm : pixel size (nm)
+    engine : kernels, ``"numba"`` or ``"numpy"`` (the reference)
+
+    Returns
+    -------
+    per_frame : T dicts metric name -> value, keys :data:`FRAME_METRICS`
+    seg : the CTC SEG pooled over every reference object of the video (NaN if there is none)
+    """
+    true, pred = np.asarray(true), np.asarray(pred)
+    if true.shape != pred.shape or true.ndim != 3:
+        raise ValueError(f"expected two (T, Y, X) label videos of the same shape, got {true.shape} and {pred.shape}")
+    per, counts = [], []
+    for t in range(true.shape[0]):
+        frame = _frame(true[t], pred[t], pixel_size_nm, engine)
+        per.append({name: float(METRICS[name].compute(frame)) for name in FRAME_METRICS})
+        counts.append(frame.overlap.shape[0] - 1)
+    return per, _pool_seg(zip(counts, (m["seg"] for m in per)))
+
+
+def _frame(true: np.ndarray, pred: np.ndarray, pixel_size_nm: float, engine: Engine) -> _Frame:
     true, pred = np.asarray(true), np.asarray(pred)
     if true.shape != pred.shape or true.ndim != 2:
         raise ValueError(f"expected two (Y, X) label images of the same shape, got {true.shape} and {pred.shape}")
     t, p = sequential_lut(true, engine=engine), sequential_lut(pred, engine=engine)
     ov = overlap_from_luts(t, p, engine=engine)
-    frame = _Frame(true, pred, t, p, ov, match(true, pred, iou=iou_from_overlap(ov)), pixel_size_nm, engine)
-    return {name: float(METRICS[name].compute(frame)) for name in FRAME_METRICS}
+    return _Frame(true, pred, t, p, ov, match(true, pred, iou=iou_from_overlap(ov)), pixel_size_nm, engine)
 
 
 def higher_is_better(metric: str) -> bool:

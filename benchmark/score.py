@@ -21,7 +21,7 @@ from simulator.tiffio import read_tiff
 from simulator.video import Video
 
 from .cache import BenchCache
-from .metrics import FRAME_METRICS, frame_metrics, seg_video
+from .metrics import FRAME_METRICS, video_metrics
 from .physics import chain_growth_rel_error, diffusion_rel_error, etch_rate_rel_error, potential_rel_error
 from .results import MethodInfo, Results, SuiteInfo, VideoResult, aggregate, clean, environment
 from .suite import Suite, Task
@@ -52,12 +52,12 @@ def score_video(video: Video, pred: np.ndarray, *, where: str) -> tuple[dict[str
     per-frame F1@0.5 and whether tracks were linked."""
     pred = check_prediction(pred, video, where=where)
     true = video.labels.astype(np.int64)
-    per = [frame_metrics(true[t], pred[t], pixel_size_nm=video.meta.pixel_size_nm) for t in range(true.shape[0])]
+    per, seg = video_metrics(true, pred, pixel_size_nm=video.meta.pixel_size_nm)
     metrics: dict[str, float | None] = {}
     for name in FRAME_METRICS:
         vals = [p[name] for p in per if not math.isnan(p[name])]
         metrics[name] = clean(float(np.mean(vals))) if vals else None
-    metrics["seg"] = clean(seg_video(true, pred))  # pooled over reference objects, as the CTC does
+    metrics["seg"] = clean(seg)  # pooled over reference objects, as the CTC does
     linked = not labels_persist(pred)
     tracks = link_by_overlap(pred) if linked else pred
     metrics.update({k: clean(v) for k, v in ctc_det_tra(true, tracks).items()})

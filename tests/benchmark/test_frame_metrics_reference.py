@@ -125,3 +125,22 @@ def test_frame_metrics_equal_reference(name, true, pred, px, engine):
     assert set(got) == set(FRAME_METRICS)
     for k in FRAME_METRICS:
         assert got[k] == pytest.approx(expected[k], abs=1e-10, nan_ok=True), k
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_video_metrics_equal_frame_metrics_and_seg_video(engine):
+    from benchmark.metrics import seg_video, video_metrics
+
+    frames = [c[1:] for c in _cases()]  # includes frames without reference objects
+    true = np.stack([np.pad(t, ((0, 64 - t.shape[0]), (0, 72 - t.shape[1]))) for t, _ in frames])
+    pred = np.stack([np.pad(p, ((0, 64 - p.shape[0]), (0, 72 - p.shape[1]))) for _, p in frames])
+    per, seg = video_metrics(true, pred, pixel_size_nm=0.7, engine=engine)
+    assert len(per) == len(frames)
+    for t, m in enumerate(per):
+        expected = frame_metrics(true[t], pred[t], pixel_size_nm=0.7, engine=engine)
+        assert m.keys() == expected.keys()
+        assert all(m[k] == expected[k] or (np.isnan(m[k]) and np.isnan(expected[k])) for k in m)  # exactly
+    assert seg == seg_video(true, pred, engine=engine)
+    assert np.isnan(video_metrics(true[:1], pred[:1], engine=engine)[1])  # no reference object at all
+    with pytest.raises(ValueError, match="same shape"):
+        video_metrics(true, pred[:, :-1], engine=engine)
