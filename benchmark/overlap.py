@@ -28,15 +28,23 @@ ENGINES: tuple[str, ...] = ("numba", "numpy")
 
 
 @njit(cache=True, nogil=True)
-def _present_numba(labels: np.ndarray, present: np.ndarray) -> None:  # pragma: no cover - numba
-    """``present[v] = True`` for every value ``v`` of ``labels`` (1-D, values < present.size)."""
+def _present_numba(labels: np.ndarray, present: np.ndarray) -> bool:  # pragma: no cover - numba
+    """``present[v] = True`` for every value ``v`` of ``labels`` (1-D, values < present.size);
+    False, with ``present`` incomplete, as soon as a value is negative."""
     for i in range(labels.size):
-        present[labels[i]] = True
+        v = labels[i]
+        if v < 0:
+            return False
+        present[v] = True
+    return True
 
 
-def _present_numpy(labels: np.ndarray, present: np.ndarray) -> None:
+def _present_numpy(labels: np.ndarray, present: np.ndarray) -> bool:
     """NumPy reference of :func:`_present_numba` (same arguments, same result)."""
+    if labels.size and labels.min() < 0:
+        return False
     present |= np.bincount(labels, minlength=present.size) > 0
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -117,7 +125,8 @@ def sequential_lut(labels: np.ndarray, *, engine: Engine = "numba") -> Sequentia
     if flat.dtype.byteorder not in "=|":
         flat = flat.astype(flat.dtype.newbyteorder("="))
     present = np.zeros(top + 1, bool)
-    _PRESENT[engine](flat if engine == "numba" else flat.astype(np.intp, copy=False), present)
+    if not _PRESENT[engine](flat if engine == "numba" else flat.astype(np.intp, copy=False), present):
+        raise ValueError("labels must be non-negative integers (0 = background)")
     present[0] = False
     lut = np.cumsum(present) * present
     return SequentialLut(flat, lut, np.r_[0, np.flatnonzero(present)].astype(np.int64))

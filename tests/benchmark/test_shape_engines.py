@@ -104,6 +104,19 @@ def test_lut_and_moments_random_labels(labels):
     _check_against_regionprops(labels, "numba")
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("low", [-1, -10**6])
+def test_negative_labels_raise(engine, low):
+    from benchmark.metrics import frame_metrics
+
+    labels = np.zeros((4, 5), np.int64)
+    labels[1, 2], labels[3, 4] = 7, low  # a negative id beyond the table's size must not be written
+    with pytest.raises(ValueError, match="non-negative"):
+        sequential_lut(labels, engine=engine)
+    with pytest.raises(ValueError, match="non-negative"):
+        frame_metrics(np.abs(labels), labels, engine=engine)
+
+
 def test_region_moments_rejects_bad_input():
     with pytest.raises(ValueError, match="2-D"):
         region_moments(np.zeros((2, 3, 4), int))
