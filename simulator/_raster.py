@@ -29,23 +29,40 @@ from numba import njit
 
 from .shapes import ROUNDED
 
-__all__ = ["rasterize", "pack_particles", "RasterBuffers"]
+__all__ = ["rasterize", "pack_particles", "pack_outlines", "RasterBuffers"]
 
 
 
-def pack_particles(vertices_list, cx_px, cy_px, angles, heights_nm, rounding_nm, profiles,
-                   inv_lambda, haadf_w, ids):
-    """Flatten per-particle outlines into the arrays the kernel takes."""
+def pack_outlines(vertices_list):
+    """Outlines as the kernel takes them: ``verts`` (V, 2) float64 (nm, body frame), ``offsets``
+    (N + 1,) int64 (outline k is ``verts[offsets[k]:offsets[k + 1]]``), ``edges`` (V, 3) (see
+    :func:`_edges`) and ``radius_nm`` (N,), the circumradius of each outline about its centre.
+    They depend on the shapes only, so a caller may keep them while the shapes do not change."""
     counts = np.array([len(v) for v in vertices_list], dtype=np.int64)
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     verts = np.concatenate(vertices_list).astype(np.float64) if len(vertices_list) else np.zeros((0, 2))
+    return verts, offsets, _edges(verts, offsets), _radii(verts, offsets)
+
+
+def pack_particles(vertices_list, cx_px, cy_px, angles, heights_nm, rounding_nm, profiles,
+                   inv_lambda, haadf_w, ids, *, outlines=None):
+    """Flatten per-particle outlines into the arrays the kernel takes: ``(verts, offsets, params,
+    ids)``.  ``outlines``: :func:`pack_outlines` of ``vertices_list``, if the caller kept it."""
+    verts, offsets = (outlines or pack_outlines(vertices_list))[:2]
+    n = len(offsets) - 1
     params = np.column_stack([
         np.asarray(cx_px, float), np.asarray(cy_px, float), np.cos(angles), np.sin(angles),
         np.asarray(heights_nm, float), np.asarray(rounding_nm, float), np.asarray(profiles, float),
         np.asarray(inv_lambda, float), np.asarray(haadf_w, float),
-    ]) if len(counts) else np.zeros((0, 9))
+    ]) if n else np.zeros((0, 9))
     return verts, offsets, params, np.asarray(ids, dtype=np.uint32)
+
+
+def _radii(verts, offsets):
+    """(N,) the circumradius of each outline about its centre, as ShapeSpec.radius_nm."""
+    r = np.sqrt((verts**2).sum(axis=1))
+    return np.maximum.reduceat(r, offsets[:-1]) if len(offsets) > 1 else np.zeros(0)
 
 
 @njit(cache=True, nogil=True)
@@ -409,12 +426,13 @@ class RasterBuffers:
         self._touched = boxes
 
 
-def rasterize(packed, radius_nm, shape, *, pixel_size_nm, supersample=4, engine="numba", buffers=None):
+def rasterize(packed, radius_nm, shape, *, pixel_size_nm, supersample=4, engine="numba", buffers=None, edges=None):
     """Rasterise packed particles into a frame of ``shape`` (Y, X).
 
     ``radius_nm`` (N,) bounds each outline about its centre (None: computed from the vertices).
     With ``buffers`` (a :class:`RasterBuffers` of ``shape``), ``tau``, ``thick`` and ``haadf``
-    are its arrays, valid until the next call with the same buffers.
+    are its arrays, valid until the next call with the same buffers.  ``edges``: the outlines'
+    edges of :func:`pack_outlines`, if the caller kept them (None: computed).
 
     Returns
     -------
@@ -423,8 +441,7 @@ def rasterize(packed, radius_nm, shape, *, pixel_size_nm, supersample=4, engine=
     """
     verts, offsets, params, ids = packed
     if radius_nm is None:  # the circumradius of each outline about its centre, as ShapeSpec.radius_nm
-        r = np.sqrt((verts**2).sum(axis=1))
-        radius_nm = np.maximum.reduceat(r, offsets[:-1]) if len(params) else np.zeros(0)
+        radius_nm = _radii(verts, offsets)
     if buffers is None:
         buffers = RasterBuffers(shape)
     else:
@@ -432,6 +449,6 @@ def rasterize(packed, radius_nm, shape, *, pixel_size_nm, supersample=4, engine=
     tau, thick, haadf, best = buffers.tau, buffers.thick, buffers.haadf, buffers.best
     labels = np.zeros(shape, np.uint32)
     fn = _raster_numba if engine == "numba" else _raster_numpy
-    fn(verts, _edges(verts, offsets), offsets, params, ids, float(pixel_size_nm), int(supersample),
+    fn(verts, _edges(verts, offsets) if edges is None else edges, offsets, params, ids, float(pixel_size_nm), int(supersample),
        np.asarray(radius_nm, float), tau, thick, haadf, labels, best)
     return tau, thick, haadf, labels

@@ -125,6 +125,7 @@ def _deposit_numba(rng, n, k, gain, out):
     (Wilson–Hilferty), then one ``Generator.gamma`` per pixel with ``0 < n·k < _WH_MIN_SHAPE``.
     """
     nf, of = n.ravel(), out.ravel()
+    small = 0
     for i in range(nf.size):
         a = nf[i] * k
         if a >= _WH_MIN_SHAPE:
@@ -133,6 +134,9 @@ def _deposit_numba(rng, n, k, gain, out):
             of[i] = v * v * v * (a / k) * gain
         else:
             of[i] = 0.0
+            small += a > 0.0
+    if small == 0:  # at high dose no pixel needs an exact gamma: no second pass
+        return
     for i in range(nf.size):
         a = nf[i] * k
         if 0.0 < a < _WH_MIN_SHAPE:

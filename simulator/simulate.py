@@ -40,7 +40,7 @@ import numpy as np
 
 from . import optics
 from ._labels import relabel, visible_ids
-from ._raster import RasterBuffers, pack_particles, rasterize
+from ._raster import RasterBuffers, pack_outlines, pack_particles, rasterize
 from .config import SimulationConfig
 from .dynamics.chains import chain_ids
 from .dynamics.integrate import Sites, overdamped_steps
@@ -458,14 +458,19 @@ class Simulation:
         xy = np.stack([c * x + -s * y + pos[index, 0][owner], s * x + c * y + pos[index, 1][owner]], axis=1)
         return list(shapely.set_coordinates(geoms, xy))
 
+    def _outlines_packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`simulator._raster.pack_outlines` of the current shapes (verts, offsets, edges,
+        radii), kept while the shapes do not change (``_packed_static`` is rebuilt when they do)."""
+        verts = self._packed_static[0]
+        if getattr(self, "_outlines_of", None) is not verts:
+            self._outlines_of = verts
+            self._outlines = pack_outlines(verts)
+        return self._outlines
+
     def _radii(self) -> np.ndarray:
         """(N,) radius (nm) of the smallest centred circle holding each outline
-        (:attr:`ShapeSpec.radius_nm`), cached while the shapes do not change."""
-        verts = self._packed_static[0]
-        if getattr(self, "_radii_of", None) is not verts:
-            self._radii_of = verts
-            self._radii_nm = np.array([np.sqrt((v**2).sum(axis=1)).max() for v in verts])
-        return self._radii_nm
+        (:attr:`ShapeSpec.radius_nm`)."""
+        return self._outlines_packed()[3]
 
     def _rows(self, frame: int, tid: np.ndarray, pos: np.ndarray, angles: np.ndarray, chain: np.ndarray) -> Table:
         """The ``particles.csv`` rows of one frame: the particles in view (track id > 0), by track id."""
@@ -546,14 +551,20 @@ class Simulation:
                          noise=self._noise, velocity_nm_s=self._flow, sites=self._sites, params=self._params)
 
     def _exposure(self, drift: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Expected image averaged over the exposure, and labels/positions/angles at mid-exposure.
+        """Expected image averaged over the exposure (an array reused by the next call), and
+        labels/positions/angles at mid-exposure.
 
         The blurred particle-free image is the same in every state, so the mean over the
         ``blur_steps`` states is that image plus the mean of the states' particle terms
         (:meth:`simulator.optics.Imager.add`).
         """
         im, dyn = self.config.imaging, self.config.dynamics
-        total = self._imager.background_blurred.copy()
+        # One buffer for every frame (valid until the next call): a fresh 2 MB array per frame
+        # costs its page faults.
+        total = getattr(self, "_expected_buf", None)
+        if total is None:
+            total = self._expected_buf = np.empty_like(self._imager.background_blurred)
+        np.copyto(total, self._imager.background_blurred)
         if dyn.model == "static":
             labels = self._render(total, self.positions_nm + drift, self.angles, weight=1.0)
             return total, labels, self.positions_nm + drift, self.angles.copy()
@@ -577,13 +588,15 @@ class Simulation:
         p = self.config.imaging.pixel_size_nm
         verts, heights, rounding, profiles = self._packed_static
         n = len(verts)
+        outlines = self._outlines_packed()
         packed = pack_particles(
             verts, positions_nm[:, 0] / p if n else [], positions_nm[:, 1] / p if n else [], angles,
             heights, rounding, profiles, np.full(n, 1 / self.material.mean_free_path_nm),
-            np.full(n, self.material.haadf_weight), self.ids,
+            np.full(n, self.material.haadf_weight), self.ids, outlines=outlines,
         )
-        tau_p, thick, haadf, labels = rasterize(packed, None, self.meta.shape[1:],
-                                                pixel_size_nm=p, engine=self.engine, buffers=self._raster_buffers)
+        tau_p, thick, haadf, labels = rasterize(packed, outlines[3], self.meta.shape[1:], pixel_size_nm=p,
+                                                engine=self.engine, buffers=self._raster_buffers,
+                                                edges=outlines[2])
         self._imager.add(out, tau_p, haadf, thick, weight=weight)
         return labels
 
