@@ -239,8 +239,9 @@ def frame_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 
     ----------
     true, pred : (Y, X) integer instance labels, 0 = background
     pixel_size_nm : pixel size (nm), for the boundary tolerance and the centroid error
-    engine : kernels, ``"numba"`` or ``"numpy"`` (the reference) — :func:`benchmark.overlap.label_overlap`
-        and :func:`benchmark.boundary.boundary_f1`
+    engine : kernels, ``"numba"`` or ``"numpy"`` (the references) — :func:`benchmark.overlap.sequential_lut`,
+        :func:`benchmark.overlap.overlap_from_luts`, :func:`benchmark.shape.moments_from_lut` and
+        :func:`benchmark.boundary.boundary_f1`
 
     Returns
     -------
@@ -277,6 +278,7 @@ def video_metrics(true: np.ndarray, pred: np.ndarray, *, pixel_size_nm: float = 
 
 
 def _frame(true: np.ndarray, pred: np.ndarray, pixel_size_nm: float, engine: Engine) -> _Frame:
+    """The lookup tables, overlap and matching of one frame (moments and boundaries on demand)."""
     true, pred = np.asarray(true), np.asarray(pred)
     if true.shape != pred.shape or true.ndim != 2:
         raise ValueError(f"expected two (Y, X) label images of the same shape, got {true.shape} and {pred.shape}")

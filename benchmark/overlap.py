@@ -21,7 +21,8 @@ import numpy as np
 from numba import njit
 from skimage.segmentation import relabel_sequential
 
-__all__ = ["ENGINES", "Engine", "SequentialLut", "label_overlap", "iou_from_overlap", "sequential", "sequential_lut"]
+__all__ = ["ENGINES", "Engine", "SequentialLut", "label_overlap", "iou_from_overlap", "overlap_from_luts", "sequential",
+           "sequential_lut"]
 
 Engine = Literal["numba", "numpy"]
 ENGINES: tuple[str, ...] = ("numba", "numpy")
@@ -147,6 +148,10 @@ def sequential(labels: np.ndarray) -> np.ndarray:
 
 def overlap_from_luts(t: SequentialLut, p: SequentialLut, *, engine: Engine = "numba") -> np.ndarray:
     """Overlap matrix ``(t.n + 1, p.n + 1)`` int64 of two renumbered images of the same size."""
+    if t.flat.size != p.flat.size:
+        raise ValueError(f"images differ in size: {t.flat.size} and {p.flat.size} pixels")
+    if engine not in _OVERLAP:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     out = np.zeros((t.n + 1, p.n + 1), np.int64)
     _OVERLAP[engine](t.flat, p.flat, t.lut, p.lut, out)
     return out
