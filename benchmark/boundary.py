@@ -67,10 +67,11 @@ def inner_boundaries(labels: np.ndarray, *, engine: Engine = "numba") -> np.ndar
     -------
     (Y, X) bool
     """
+    labels = np.asarray(labels)
     if engine == "numpy":
         return find_boundaries(labels, mode="inner")
     out = np.zeros(labels.shape, bool)
-    _inner_boundaries_numba(np.ascontiguousarray(labels), out)
+    _inner_boundaries_numba(np.ascontiguousarray(labels, dtype=labels.dtype.newbyteorder("=")), out)
     return out
 
 
@@ -79,7 +80,7 @@ def _padded_boundaries(labels: np.ndarray, pad: int) -> tuple[np.ndarray, np.nda
     flat indices of its True pixels (numba mask kernel)."""
     ny, nx = labels.shape
     out = np.zeros((ny + 2 * pad, nx + 2 * pad), bool)
-    _inner_boundaries_numba(np.ascontiguousarray(labels), out[pad:pad + ny, pad:pad + nx])
+    _inner_boundaries_numba(np.ascontiguousarray(labels, dtype=labels.dtype.newbyteorder("=")), out[pad:pad + ny, pad:pad + nx])
     return out.ravel(), np.flatnonzero(out)
 
 

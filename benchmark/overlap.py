@@ -116,6 +116,8 @@ def sequential_lut(labels: np.ndarray, *, engine: Engine = "numba") -> Sequentia
     labels = np.asarray(labels)
     if engine not in _PRESENT:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if labels.dtype.byteorder not in "=|":
+        labels = labels.astype(labels.dtype.newbyteorder("="))
     top = int(labels.max(initial=0))
     if top > 4 * labels.size + 1024 or labels.dtype.kind not in "iu":
         seq, _, inv = relabel_sequential(labels)
@@ -123,8 +125,6 @@ def sequential_lut(labels: np.ndarray, *, engine: Engine = "numba") -> Sequentia
         flat = np.ascontiguousarray(seq).ravel()
         return SequentialLut(flat, np.arange(len(ids), dtype=np.int64), ids)
     flat = np.ascontiguousarray(labels).ravel()
-    if flat.dtype.byteorder not in "=|":
-        flat = flat.astype(flat.dtype.newbyteorder("="))
     present = np.zeros(top + 1, bool)
     if not _PRESENT[engine](flat if engine == "numba" else flat.astype(np.intp, copy=False), present):
         raise ValueError("labels must be non-negative integers (0 = background)")

@@ -144,3 +144,14 @@ def test_video_metrics_equal_frame_metrics_and_seg_video(engine):
     assert np.isnan(video_metrics(true[:1], pred[:1], engine=engine)[1])  # no reference object at all
     with pytest.raises(ValueError, match="same shape"):
         video_metrics(true, pred[:, :-1], engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_frame_metrics_ignore_byte_order_and_memory_layout(engine):
+    true, pred = _scene(5)  # prediction ids up to 60 001: the lookup-table path
+    expected = frame_metrics(true, pred, engine=engine)
+    big = pred.copy()
+    big[big > 0] += 10**9  # ids beyond the table: scikit-image's relabel_sequential path
+    for t, p in [(np.asfortranarray(true), np.asfortranarray(pred)), (true.astype(">u4"), pred.astype(">i8")),
+                 (np.repeat(true, 2, axis=1)[:, ::2], pred.astype(np.uint32)), (true.astype(">i8"), big.astype(">i8"))]:
+        assert frame_metrics(t, p, engine=engine) == pytest.approx(expected, abs=0, nan_ok=True)
