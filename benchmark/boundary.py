@@ -141,4 +141,8 @@ def boundary_f1(true: np.ndarray, pred: np.ndarray, tol_px: float, *, engine: En
     true, pred = np.asarray(true), np.asarray(pred)
     if true.shape != pred.shape or true.ndim != 2:
         raise ValueError(f"expected two (Y, X) label images of the same shape, got {true.shape} and {pred.shape}")
+    if engine not in ("numba", "numpy"):
+        raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+    if not tol_px >= 0:
+        raise ValueError(f"tol_px = {tol_px}: expected a distance >= 0 pixels")
     return _boundary_f1_numpy(true, pred, tol_px) if engine == "numpy" else _boundary_f1_numba(true, pred, tol_px)

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 from skimage.segmentation import relabel_sequential
 
-__all__ = ["ENGINES", "Engine", "SequentialLut", "label_overlap", "iou_from_overlap", "overlap_from_luts", "sequential",
+__all__ = ["ENGINES", "Engine", "SequentialLut", "label_overlap", "iou_from_overlap", "overlap_from_luts",
            "sequential_lut"]
 
 Engine = Literal["numba", "numpy"]
@@ -131,19 +131,6 @@ def sequential_lut(labels: np.ndarray, *, engine: Engine = "numba") -> Sequentia
     present[0] = False
     lut = np.cumsum(present) * present
     return SequentialLut(flat, lut, np.r_[0, np.flatnonzero(present)].astype(np.int64))
-
-
-def sequential(labels: np.ndarray) -> np.ndarray:
-    """Labels renumbered 1, 2, …, n in increasing order of the original ids (0 stays 0): the first
-    output of scikit-image's ``relabel_sequential``, from :func:`sequential_lut`.
-
-    Parameters
-    ----------
-    labels : non-negative integer labels, any shape
-    """
-    labels = np.asarray(labels)
-    s = sequential_lut(labels)
-    return s.lut.astype(np.min_scalar_type(max(s.n, 1)))[s.flat].reshape(labels.shape)
 
 
 def overlap_from_luts(t: SequentialLut, p: SequentialLut, *, engine: Engine = "numba") -> np.ndarray:

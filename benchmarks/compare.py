@@ -80,7 +80,7 @@ def row_render(repeats: int, naive_repeats: int) -> tuple[list[dict], dict]:
 
     sim = _render_sim()
     frame = lambda: next(sim.frames())  # noqa: E731  (a static scene: every call renders frame 0)
-    mean = sim._exposure(np.zeros(2))[0]
+    mean = sim._exposure(np.zeros(2))[0].copy()  # _exposure returns a buffer that frames() reuses
     rng = np.random.default_rng(0)
     t = best_of({"frame": frame, "floor": lambda: rng.poisson(mean)}, repeats)
     tn = best_of({"frame": frame, "naive": lambda: render_naive(sim, rng)}, naive_repeats)

@@ -86,7 +86,7 @@ def _calibration_record(config: SimulationConfig) -> dict | None:
 
     A dataset records what it was calibrated with, not only the path, so that a calib.json changed
     between a killed run and its resume starts the dataset afresh instead of mixing two calibrations,
-    and so that the dataset can be re-rendered without the original file.
+    and so that what the dataset was rendered with can be read from it when the file is gone.
     """
     if not config.detector.calibration:
         return None

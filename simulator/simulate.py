@@ -365,16 +365,21 @@ class Simulation:
         rc = self.config.reactions
         if frame == 0 or self.config.dynamics.model == "static":
             return
+        reacted = False  # whether a reaction may have changed the shapes (else the packed outlines stay)
         if rc.etch_rate_nm_s != 0 and self.specs:
             self._etch(frame, lineage)
+            reacted = True
         if rc.merge and len(self.specs) > 1:
             self._coalesce(frame, lineage)
+            reacted = True
         if rc.nucleation_rate_per_um2_s > 0:
             self._nucleate(frame, lineage)
-        self._packed_static = (
-            [s.vertices for s in self.specs], [s.height_nm for s in self.specs],
-            [s.rounding_nm for s in self.specs], [s.profile for s in self.specs],
-        )
+            reacted = True
+        if reacted:
+            self._packed_static = (
+                [s.vertices for s in self.specs], [s.height_nm for s in self.specs],
+                [s.rounding_nm for s in self.specs], [s.profile for s in self.specs],
+            )
 
     def _etch(self, frame: int, lineage: Lineage) -> None:
         rc, im = self.config.reactions, self.config.imaging

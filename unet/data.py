@@ -27,6 +27,7 @@ from typing import Protocol
 
 import numpy as np
 import torch
+from skimage.measure import label
 from torch.utils.data import IterableDataset, get_worker_info
 
 from simulator.config import list_presets, load_config
@@ -157,7 +158,11 @@ def mirrored_crop(stack: np.ndarray, labels: np.ndarray, *, crop: int, margin: i
     j = int(rng.integers(labels.shape[1] - crop + 1))
     lab = labels[i:i + crop, j:j + crop].astype(np.int32)
     fg, bd = targets_from_labels(lab)
-    return stack[:, i:i + crop, j:j + crop], np.stack([fg, bd]), lab
+    # A particle near (not on) the edge and its mirror copy share an id: as instances (validation
+    # F1) they are two.  Pieces of one id that do not touch get their own ids; the targets above,
+    # which only see where ids differ between neighbours, are the same either way.
+    return stack[:, i:i + crop, j:j + crop], np.stack([fg, bd]), \
+        label(lab, background=0, connectivity=2).astype(np.int32)
 
 
 class ClipSampler:

@@ -68,8 +68,8 @@ def predict_logits(
         Imaging polarity (``VideoMeta.particles_bright``).
     tile, overlap : int
         Tile size and overlap (px); tile is rounded up to a multiple of ``2**model.depth``.
-        Frames up to ``tile`` px with their margins (512 px by default) go through the network
-        whole (no tiling overhead).
+        Frames up to ``tile`` px with their margins go through the network whole (no tiling
+        overhead): 576 px by default, 512 px frames with a 32 px margin.
     batch : int
         Tiles per forward pass.
     margin : int

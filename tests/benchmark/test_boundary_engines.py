@@ -69,3 +69,15 @@ def test_engines_agree_on_small_frames_and_edges(shape, tol_px):
 def test_boundary_f1_rejects_bad_input():
     with pytest.raises(ValueError, match="same shape"):
         boundary_f1(np.zeros((3, 3), int), np.zeros((3, 4), int), 1.0)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_bad_tolerance_or_engine_is_a_value_error(engine) -> None:
+    from benchmark.boundary import boundary_f1
+
+    a = np.zeros((8, 8), np.int32)
+    a[2:5, 2:5] = 1
+    with pytest.raises(ValueError, match="tol_px"):
+        boundary_f1(a, a, -1.0, engine=engine)
+    with pytest.raises(ValueError, match="engine"):
+        boundary_f1(a, a, 1.0, engine="cuda")

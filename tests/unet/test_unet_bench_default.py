@@ -63,8 +63,9 @@ def test_bench_infer_512_cpu(benchmark) -> None:  # type: ignore[no-untyped-def]
 def test_bench_network_512_cpu(benchmark) -> None:  # type: ignore[no-untyped-def]
     """The network alone (normalisation and forward pass, no post-processing) on the same frame."""
     frame, meta = _frame_512()
-    model, _ = load_model(None)
-    run = lambda: next(predict_logits(frame, model, particles_bright=meta.particles_bright))  # noqa: E731
+    model, cfg = load_model(None)
+    margin = cfg["training"].get("margin", 0)  # as segment() runs the shipped model
+    run = lambda: next(predict_logits(frame, model, particles_bright=meta.particles_bright, margin=margin))  # noqa: E731
     run()
     logits = benchmark(run)
     assert logits.shape == (2, 512, 512)
@@ -77,7 +78,8 @@ def test_bench_postprocess_512_cpu(benchmark) -> None:  # type: ignore[no-untype
     video = simulate_video(load_config("brownian-prisms", overrides=[
         "video.frames=1", "video.height_px=512", "video.width_px=512", "particles.count=24"]), seed=3)
     model, cfg = load_model(None)
-    logits = next(predict_logits(video.frames, model, particles_bright=video.meta.particles_bright))
+    logits = next(predict_logits(video.frames, model, particles_bright=video.meta.particles_bright,
+                                 margin=cfg["training"].get("margin", 0)))
 
     def post() -> np.ndarray:
         prob = 1.0 / (1.0 + np.exp(-logits))

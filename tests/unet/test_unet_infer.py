@@ -73,16 +73,21 @@ def test_segment_with_model_path(tmp_path: Path) -> None:
 def test_mirrored_crop_extends_input_and_labels_alike() -> None:
     from unet.data import mirrored_crop
 
-    labels = np.zeros((10, 12), np.int32)
-    labels[3:6, 0:3] = 7  # a particle cut by the left edge
+    labels = np.zeros((8, 8), np.int32)
+    labels[2:5, 0:3] = 7  # a particle cut by the left edge
+    labels[2:5, 5:7] = 9  # and one near the right edge, not on it
     stack = np.stack([labels.astype(np.float32) * 0.1, labels.astype(np.float32) * 0.2])
-    x, y, lab = mirrored_crop(stack, labels, crop=16, margin=2, rng=np.random.default_rng(0))
+    x, y, lab = mirrored_crop(stack, labels, crop=16, margin=4, rng=np.random.default_rng(0))
     assert x.shape == (2, 16, 16) and y.shape == (2, 16, 16) and lab.shape == (16, 16)
-    np.testing.assert_array_equal(x[0] * 10, lab)  # the input and the labels are the same mirror image
-    np.testing.assert_array_equal(y[0], lab > 0)
-    # 2 px of mirror image on each side, then 2 more rows below to reach the crop's 16 px
-    np.testing.assert_array_equal(lab, np.pad(labels, ((2, 4), (2, 2)), mode="reflect"))
-    assert (lab[5:8, 0:2] == 7).all()  # the cut particle continues into its mirror image
+    full = np.pad(labels, ((4, 4), (4, 4)), mode="reflect")  # 4 px of mirror image: the whole crop
+    np.testing.assert_allclose(x[0] * 10, full)  # the input is the same mirror image
+    np.testing.assert_array_equal(y[0], full > 0)
+    np.testing.assert_array_equal(lab > 0, full > 0)
+    # rows 6-8 hold the particles (rows 2-4 of the frame); their copies mirrored across the top and
+    # bottom edges are apart from them, so separate instances
+    assert len(np.unique(lab[6:9, 2:7])) == 1  # the cut particle continues into its mirror image
+    assert lab[7, 9] != lab[7, 13] and lab[7, 9] > 0 and lab[7, 13] > 0  # near the edge: two instances
+    assert len(np.unique(lab[full == 7])) == 3 and len(np.unique(lab[full == 9])) == 6
 
 
 def test_segment_uses_the_margin_the_model_was_trained_with(tmp_path, monkeypatch) -> None:
