@@ -39,6 +39,11 @@ def _relabel_numpy(labels, lut):
     labels[...] = lut[labels]
 
 
+def _check_engine(engine: str) -> None:
+    if engine not in ("numba", "numpy"):
+        raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
+
+
 def visible_ids(labels: np.ndarray, max_id: int, *, engine: str = "numba") -> np.ndarray:
     """The positive ids that ``labels`` shows, ascending (int64), as ``np.unique`` without 0.
 
@@ -48,6 +53,7 @@ def visible_ids(labels: np.ndarray, max_id: int, *, engine: str = "numba") -> np
     max_id : the largest id ``labels`` may hold
     engine : ``"numba"`` (kernel) or ``"numpy"`` (reference)
     """
+    _check_engine(engine)
     seen = np.zeros(int(max_id) + 1, np.bool_)
     (_seen_numba if engine == "numba" else _seen_numpy)(np.ascontiguousarray(labels), seen)
     seen[0] = False
@@ -63,6 +69,7 @@ def relabel(labels: np.ndarray, lut: np.ndarray, *, engine: str = "numba") -> np
     lut : (M,) new label of each old one, of ``labels``' dtype
     engine : ``"numba"`` (kernel) or ``"numpy"`` (reference)
     """
+    _check_engine(engine)
     if not labels.flags.c_contiguous or lut.dtype != labels.dtype:
         raise ValueError("relabel: labels must be C-contiguous and lut of the labels' dtype")
     (_relabel_numba if engine == "numba" else _relabel_numpy)(labels, lut)

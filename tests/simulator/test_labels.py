@@ -38,3 +38,11 @@ def test_relabel_in_place_is_fancy_indexing(engine, dtype):
     assert out is lab and np.array_equal(lab, expect)
     with pytest.raises(ValueError):
         relabel(lab[:, ::2], lut, engine=engine)
+
+
+def test_unknown_engine_is_a_value_error() -> None:
+    labels = np.zeros((4, 4), np.uint32)
+    with pytest.raises(ValueError, match="engine"):
+        visible_ids(labels, 3, engine="cuda")
+    with pytest.raises(ValueError, match="engine"):
+        relabel(labels, np.arange(4, dtype=np.uint32), engine="cuda")
