@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from ctc_reference import py_ctcmetrics_seg  # noqa: E402
 from naive import render_naive  # noqa: E402
 
 RENDER_OVERRIDES = ["video.height_px=512", "video.width_px=512", "video.frames=1", "particles.count=50",
@@ -194,28 +195,11 @@ def _label_frames(frames: int, size: int, per_side: int, seed: int = 0) -> tuple
 
 
 def row_metrics(frames: int, repeats: int) -> list[dict]:
-    import tifffile
-    from ctc_metrics.metrics import seg as ctc_seg
-    from ctc_metrics.utils.representations import match as ctc_match
-
     from benchmark.metrics import seg_video, video_metrics
 
     true, pred = _label_frames(frames, 512, 10)
     with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for f in range(frames):
-            ref, res = Path(tmp) / f"man_seg{f:03d}.tif", Path(tmp) / f"mask{f:03d}.tif"
-            tifffile.imwrite(ref, true[f])
-            tifffile.imwrite(res, pred[f])
-            paths.append((str(ref), str(res)))
-
-        def ctc() -> float:
-            refs, ious = [], []
-            for ref, res in paths:
-                labels_ref, _, _, _, iou = ctc_match(ref, res)
-                refs.append(labels_ref)
-                ious.append(np.asarray(iou))
-            return ctc_seg(refs, ious)
+        ctc = py_ctcmetrics_seg(true, pred, Path(tmp))
 
         def ours_all() -> None:  # what scoring computes: every per-frame metric and the pooled SEG
             video_metrics(true, pred, pixel_size_nm=1.0)

@@ -14,14 +14,15 @@ import pytest
 from simulator.config import load_config
 from simulator.simulate import Simulation
 
-_NAIVE = Path(__file__).resolve().parents[2] / "benchmarks" / "naive.py"
+_BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-def _naive():
-    spec = importlib.util.spec_from_file_location("nanoaq_bench_naive", _NAIVE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.render_naive
+def _reference(module: str, name: str):
+    """``name`` of ``benchmarks/<module>.py`` (the references benchmarks/compare.py times against)."""
+    spec = importlib.util.spec_from_file_location(f"nanoaq_bench_{module}", _BENCHMARKS / f"{module}.py")
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return getattr(loaded, name)
 
 
 def _sim(size: int, count: int) -> Simulation:
@@ -56,7 +57,8 @@ def test_render_poisson_floor(benchmark, sim512):
 @pytest.mark.parametrize("how", ["nanoaquarium", "naive"])
 def test_render_against_the_naive_pipeline(benchmark, how):
     sim = _sim(128, 8)
-    render = (lambda: next(sim.frames()).image) if how == "nanoaquarium" else (lambda: _naive()(sim, 0)[0])
+    render_naive = _reference("naive", "render_naive")  # loaded once, outside the timing
+    render = (lambda: next(sim.frames()).image) if how == "nanoaquarium" else (lambda: render_naive(sim, 0)[0])
     image = benchmark(render)
     # Both record the same scene: the mean counts agree to the Poisson and sub-pixel differences.
     reference = next(sim.frames()).image.astype(float).mean()
@@ -78,26 +80,9 @@ def _discs(frames: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.benchmark(group="seg-vs-py-ctcmetrics")
 @pytest.mark.parametrize("how", ["nanoaquarium", "py-ctcmetrics"])
 def test_seg_against_py_ctcmetrics(benchmark, how, tmp_path):
-    import tifffile
-    from ctc_metrics.metrics import seg as ctc_seg
-    from ctc_metrics.utils.representations import match as ctc_match
-
     from benchmark.metrics import seg_video
 
     true, pred = _discs(4, 128, 0)
-    paths = []
-    for f in range(len(true)):
-        tifffile.imwrite(tmp_path / f"ref{f}.tif", true[f])
-        tifffile.imwrite(tmp_path / f"res{f}.tif", pred[f])
-        paths.append((str(tmp_path / f"ref{f}.tif"), str(tmp_path / f"res{f}.tif")))
-
-    def ctc() -> float:
-        refs, ious = [], []
-        for ref, res in paths:
-            r, _, _, _, iou = ctc_match(ref, res)
-            refs.append(r)
-            ious.append(np.asarray(iou))
-        return ctc_seg(refs, ious)
-
+    ctc = _reference("ctc_reference", "py_ctcmetrics_seg")(true, pred, tmp_path)
     value = benchmark(ctc if how == "py-ctcmetrics" else (lambda: seg_video(true, pred)))
     assert value == pytest.approx(seg_video(true, pred), abs=1e-12) and 0.5 < value < 1
