@@ -251,10 +251,7 @@ class Simulation:
         self._init_motion(shape, p)
         mat = get_material(pc.material)
         self.material = mat
-        self._packed_static = (
-            [s.vertices for s in self.specs], [s.height_nm for s in self.specs],
-            [s.rounding_nm for s in self.specs], [s.profile for s in self.specs],
-        )
+        self._pack_shapes()
 
         # Liquid layer and windows.
         lq = config.liquid
@@ -270,6 +267,9 @@ class Simulation:
                                      efficiency_per_nm=im.haadf_efficiency_per_nm, sigma_px=self._blur_px,
                                      engine=engine)
         self._raster_buffers = RasterBuffers(shape)
+        # One expected-image buffer for every frame (:meth:`_exposure`): a fresh 2 MB array per
+        # frame costs its page faults.
+        self._expected_buf = np.empty_like(self._imager.background_blurred)
 
         # Detector: MTF and fixed pattern (gain map, hot and dead pixels).
         drng = np.random.default_rng(detector_ss)
@@ -376,10 +376,7 @@ class Simulation:
             self._nucleate(frame, lineage)
             reacted = True
         if reacted:
-            self._packed_static = (
-                [s.vertices for s in self.specs], [s.height_nm for s in self.specs],
-                [s.rounding_nm for s in self.specs], [s.profile for s in self.specs],
-            )
+            self._pack_shapes()
 
     def _etch(self, frame: int, lineage: Lineage) -> None:
         rc, im = self.config.reactions, self.config.imaging
@@ -463,19 +460,19 @@ class Simulation:
         xy = np.stack([c * x + -s * y + pos[index, 0][owner], s * x + c * y + pos[index, 1][owner]], axis=1)
         return list(shapely.set_coordinates(geoms, xy))
 
-    def _outlines_packed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """:func:`simulator._raster.pack_outlines` of the current shapes (verts, offsets, edges,
-        radii), kept while the shapes do not change (``_packed_static`` is rebuilt when they do)."""
-        verts = self._packed_static[0]
-        if getattr(self, "_outlines_of", None) is not verts:
-            self._outlines_of = verts
-            self._outlines = pack_outlines(verts)
-        return self._outlines
+    def _pack_shapes(self) -> None:
+        """What rendering reads of the shapes, kept until they change (at the start and after a
+        reaction): ``_packed_static`` (vertices, heights, rounding, profiles per particle) and
+        ``_outlines`` (:func:`simulator._raster.pack_outlines`: verts, offsets, edges, radii)."""
+        verts = [s.vertices for s in self.specs]
+        self._packed_static = (verts, [s.height_nm for s in self.specs], [s.rounding_nm for s in self.specs],
+                               [s.profile for s in self.specs])
+        self._outlines = pack_outlines(verts)
 
     def _radii(self) -> np.ndarray:
         """(N,) radius (nm) of the smallest centred circle holding each outline
         (:attr:`ShapeSpec.radius_nm`)."""
-        return self._outlines_packed()[3]
+        return self._outlines[3]
 
     def _rows(self, frame: int, tid: np.ndarray, pos: np.ndarray, angles: np.ndarray, chain: np.ndarray) -> Table:
         """The ``particles.csv`` rows of one frame: the particles in view (track id > 0), by track id."""
@@ -564,11 +561,7 @@ class Simulation:
         (:meth:`simulator.optics.Imager.add`).
         """
         im, dyn = self.config.imaging, self.config.dynamics
-        # One buffer for every frame (valid until the next call): a fresh 2 MB array per frame
-        # costs its page faults.
-        total = getattr(self, "_expected_buf", None)
-        if total is None:
-            total = self._expected_buf = np.empty_like(self._imager.background_blurred)
+        total = self._expected_buf  # valid until the next call
         np.copyto(total, self._imager.background_blurred)
         if dyn.model == "static":
             labels = self._render(total, self.positions_nm + drift, self.angles, weight=1.0)
@@ -593,7 +586,7 @@ class Simulation:
         p = self.config.imaging.pixel_size_nm
         verts, heights, rounding, profiles = self._packed_static
         n = len(verts)
-        outlines = self._outlines_packed()
+        outlines = self._outlines
         packed = pack_particles(
             verts, positions_nm[:, 0] / p if n else [], positions_nm[:, 1] / p if n else [], angles,
             heights, rounding, profiles, np.full(n, 1 / self.material.mean_free_path_nm),
