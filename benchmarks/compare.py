@@ -78,6 +78,7 @@ def row_render(repeats: int, naive_repeats: int) -> tuple[list[dict], dict]:
     """Full frame vs the Poisson floor and vs the naive pipeline; and the stages of a frame."""
     from simulator import detector
     from simulator._raster import pack_particles, rasterize
+    from simulator.poisson import poisson
 
     sim = _render_sim()
     frame = lambda: next(sim.frames())  # noqa: E731  (a static scene: every call renders frame 0)
@@ -85,6 +86,9 @@ def row_render(repeats: int, naive_repeats: int) -> tuple[list[dict], dict]:
     rng = np.random.default_rng(0)
     t = best_of({"frame": frame, "floor": lambda: rng.poisson(mean)}, repeats)
     tn = best_of({"frame": frame, "naive": lambda: render_naive(sim, rng)}, naive_repeats)
+    # The frame's best time of the whole run: a frame right after a naive one (~0.3 s of fresh
+    # arrays) runs on cold caches, unlike the frames of a video, which follow each other.
+    frame_s = min(t["frame"], tn["frame"])
     rows = [
         dict(id="render_vs_floor", what="render one 512x512 frame, 50 particles, integrating detector, 1 thread",
              compared_with="numpy Generator.poisson on the same mean image (the floor)",
@@ -93,8 +97,9 @@ def row_render(repeats: int, naive_repeats: int) -> tuple[list[dict], dict]:
                       "mean_electrons_per_px": float(mean.mean())}),
         dict(id="render_vs_naive", what="the same frame",
              compared_with="naive pipeline: shapely.contains_xy per particle, scipy.ndimage blur, NumPy noise",
-             value=tn["naive"] / tn["frame"], unit="x faster", target=">= 20", met=tn["naive"] / tn["frame"] >= 20,
-             details={"frame_ms": 1e3 * tn["frame"], "naive_ms": 1e3 * tn["naive"]}),
+             value=tn["naive"] / frame_s, unit="x faster", target=">= 20", met=tn["naive"] / frame_s >= 20,
+             details={"frame_ms": 1e3 * frame_s, "naive_ms": 1e3 * tn["naive"],
+                      "frame_right_after_a_naive_one_ms": 1e3 * tn["frame"]}),
     ]
     # Stages of one frame (best of `repeats`, each alone).
     im, d = sim.config.imaging, sim.config.detector
@@ -107,13 +112,14 @@ def row_render(repeats: int, naive_repeats: int) -> tuple[list[dict], dict]:
     buf = sim._raster_buffers
     tau, thick, haadf, _ = rasterize(packed, None, mean.shape, pixel_size_nm=p, buffers=buf)
     out = sim._imager.background_blurred.copy()
-    counts = rng.poisson(mean)
+    counts = poisson(mean, rng=rng)
     signal = np.empty(mean.shape, np.float32)
     image = np.empty(mean.shape, np.uint16)
     stages = best_of({
         "rasterise": lambda: rasterize(packed, None, mean.shape, pixel_size_nm=p, buffers=buf),
         "beer_lambert_and_blur": lambda: sim._imager.add(out, tau, haadf, thick),
-        "poisson": lambda: rng.poisson(mean),
+        "poisson": lambda: poisson(mean, rng=rng),
+        "poisson_numpy_floor": lambda: rng.poisson(mean),
         "deposit": lambda: detector._deposit_numba(rng, counts, 1 / d.gain_spread**2, d.conversion_gain, signal),
         "mtf": lambda: detector.apply_mtf(signal, sim._mtf),
         "readout": lambda: detector._readout_numba(rng, signal, sim._gain_map, d.dark_offset, d.read_noise,

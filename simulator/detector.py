@@ -26,13 +26,16 @@ frequency at the centre, such as ``MTFmatrix`` of ``shared/data/real_lptem/MTFma
 (Yao et al. 2020), resampled to the frame's frequency grid.  MTF(0) = 1, so the mean is kept.
 
 Random stream of the integrating model (fixed, so that a seed gives the same bytes): one
-Poisson draw per pixel (C order, ``Generator.poisson``); then the deposits: one
+Poisson count per pixel (C order, :func:`simulator.poisson.poisson`: algorithm PD in numba, or
+``Generator.poisson`` for ``engine="numpy"`` — the same law, other counts); then the deposits: one
 ``standard_normal`` per pixel whose deposit is drawn by the Wilson–Hilferty transform (Gamma shape
 at least 32), then one ``Generator.gamma`` per pixel with fewer electrons but at least one (see
-``_WH_MIN_SHAPE``); then one ``standard_normal`` per pixel for the read noise.  ``engine="numba"`` draws the gammas and normals inside two fused kernels from
-the same ``Generator`` (numba's Generator reproduces NumPy's streams), ``engine="numpy"`` with
-NumPy's vectorised calls: the reference.  The MTF is applied with ``scipy.fft`` (one thread)
-and a transfer function that can be precomputed on the half-plane (:func:`half_plane`).
+``_WH_MIN_SHAPE``); then one ``standard_normal`` per pixel for the read noise.  Given the counts,
+``engine="numba"`` draws the gammas and normals inside two fused kernels from the same
+``Generator`` (numba's Generator reproduces NumPy's streams) and ``engine="numpy"`` with NumPy's
+vectorised calls, the reference: the same draws, the same deposits and readout.  The MTF is
+applied with ``scipy.fft`` (one thread) and a transfer function that can be precomputed on the
+half-plane (:func:`half_plane`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import scipy.fft
 from numba import njit
 
 from .errors import ConfigError
+from .poisson import poisson
 
 __all__ = ["parametric_mtf", "load_mtf_matrix", "resample_mtf", "half_plane", "apply_mtf", "record"]
 
@@ -197,20 +201,21 @@ def record(
 
     ``mtf`` is on the full (Y, X) ``fftfreq`` grid or on the half-plane (:func:`half_plane`);
     ``defects`` is an int8 map: 0 normal, 1 hot (saturated), -1 dead (0); ``engine`` is
-    ``"numba"`` (fused kernels) or ``"numpy"`` (the reference; the same draws, the same counts).
+    ``"numba"`` (fused kernels) or ``"numpy"`` (the reference: ``Generator.poisson`` for the
+    Poisson counts, so other counts of the same law; then the same draws as the kernels).
     """
     rng = np.random.default_rng(rng)
     if model == "ideal":
-        return np.minimum(rng.poisson(expected), 65535).astype(np.uint16)
+        return np.minimum(poisson(expected, rng=rng, engine=engine), 65535).astype(np.uint16)
     if model == "counting":
         lam = apply_mtf(expected, mtf) if mtf is not None else expected
         lam = np.clip(lam, 0.0, None)
         if np.isfinite(saturation_counts_per_frame):
             lam = lam * np.exp(-lam / saturation_counts_per_frame)
-        return np.minimum(rng.poisson(lam), 65535).astype(np.uint16)
+        return np.minimum(poisson(lam, rng=rng, engine=engine), 65535).astype(np.uint16)
     if model == "integrating":
         expected = np.asarray(expected, dtype=np.float64)
-        n = rng.poisson(expected)
+        n = poisson(expected, rng=rng, engine=engine)
         # Each electron deposits gain·G with G ~ Gamma(k, 1/k): mean 1, relative spread gain_spread,
         # so n electrons deposit gain·Gamma(n·k, 1/k).
         # float32 from here on: a count is recorded to the nearest integer below 65536, far

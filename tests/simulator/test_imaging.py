@@ -9,6 +9,7 @@ from simulator.config import load_config
 from simulator.detector import apply_mtf, load_mtf_matrix, parametric_mtf, record, resample_mtf
 from simulator.errors import ConfigError
 from simulator.materials import MATERIALS
+from simulator.poisson import poisson
 from simulator.simulate import Simulation, simulate_video
 
 FLAT = ["liquid.bulge_nm=0", "liquid.variation_nm=0", "imaging.drift_nm_per_frame=0"]
@@ -104,10 +105,11 @@ def test_measured_mtf_in_a_simulation(real_dir):
         Simulation(_cfg("detector.mtf_file='/nope.mat'"), seed=1)
 
 
-def test_ideal_record_is_exactly_poisson():
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_ideal_record_is_exactly_poisson(engine):
     lam = np.full((64, 64), 7.5)
-    a = record(lam, model="ideal", mtf=None, rng=np.random.default_rng(9))
-    b = np.random.default_rng(9).poisson(lam)
+    a = record(lam, model="ideal", mtf=None, rng=np.random.default_rng(9), engine=engine)
+    b = poisson(lam, rng=np.random.default_rng(9), engine=engine)  # the law is tested in test_poisson.py
     np.testing.assert_array_equal(a, b)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from simulator.config import load_config
+from simulator.poisson import poisson
 from simulator.simulate import Simulation
 
 _BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -50,6 +51,15 @@ def test_render_poisson_floor(benchmark, sim512):
     mean = sim512._exposure(np.zeros(2))[0].copy()  # _exposure returns a buffer that frames() reuses
     rng = np.random.default_rng(0)
     counts = benchmark(rng.poisson, mean)
+    assert counts.mean() == pytest.approx(mean.mean(), rel=0.01)
+
+
+@pytest.mark.benchmark(group="render-512-vs-poisson-floor")
+def test_render_poisson_pd(benchmark, sim512):
+    """The Poisson draw the frame makes (simulator.poisson, algorithm PD), next to the floor."""
+    mean = sim512._exposure(np.zeros(2))[0].copy()
+    rng = np.random.default_rng(0)
+    counts = benchmark(lambda: poisson(mean, rng=rng))
     assert counts.mean() == pytest.approx(mean.mean(), rel=0.01)
 
 

@@ -123,19 +123,37 @@ def test_gaussian_weights_are_scipys():
 
 
 @pytest.mark.parametrize("lam_range", [(0.0, 60.0), (200.0, 400.0)])
-def test_detector_engines_give_the_same_counts(lam_range):
+def test_detector_kernels_give_the_same_counts(lam_range):
+    """Deposit and readout: the numba kernels and their NumPy references, the same draws."""
     rng = np.random.default_rng(3)
     # (0, 60) spans exact-gamma and Wilson-Hilferty deposits; (200, 400): Wilson-Hilferty only,
-    # where the numba kernel skips its exact-gamma pass and the read noise follows at once
-    lam = rng.uniform(*lam_range, (40, 36))
-    defects = np.zeros(lam.shape, np.int8)
+    # where the numba kernel skips its exact-gamma pass
+    n = rng.poisson(rng.uniform(*lam_range, (40, 36)))
+    signal = [np.empty(n.shape, np.float32) for _ in range(2)]
+    detector._deposit_numba(np.random.default_rng(7), n, 4.0, 8.0, signal[0])
+    detector._deposit_numpy(np.random.default_rng(7), n, 4.0, 8.0, signal[1])
+    np.testing.assert_array_equal(signal[0], signal[1])
+    defects = np.zeros(n.shape, np.int8)
     defects[1, 2], defects[3, 4] = 1, -1
-    kw = dict(model="integrating", mtf=detector.parametric_mtf(lam.shape), conversion_gain=8.0, gain_spread=0.5,
-              read_noise=3.0, dark_offset=100.0, gain_map=1 + 0.01 * rng.standard_normal(lam.shape), defects=defects)
-    a = detector.record(lam, rng=7, engine="numba", **kw)
-    b = detector.record(lam, rng=7, engine="numpy", **kw)
-    np.testing.assert_array_equal(a, b)
-    assert a[1, 2] == 65535 and a[3, 4] == 0
+    gain_map = 1 + 0.01 * rng.standard_normal(n.shape)
+    out = [np.empty(n.shape, np.uint16) for _ in range(2)]
+    for kernel, o in zip((detector._readout_numba, detector._readout_numpy), out):
+        kernel(np.random.default_rng(8), signal[0], gain_map, 100.0, 3.0, defects, o)
+    np.testing.assert_array_equal(out[0], out[1])
+    assert out[0][1, 2] == 65535 and out[0][3, 4] == 0
+
+
+@pytest.mark.parametrize("mean", [6.0, 150.0])
+def test_detector_engines_record_the_same_law(mean):
+    """Whole integrating record: the engines draw their Poisson counts with different algorithms
+    (simulator.poisson), so their counts differ but follow the same law."""
+    kw = dict(model="integrating", mtf=detector.parametric_mtf((256, 256)), conversion_gain=8.0, gain_spread=0.5,
+              read_noise=3.0, dark_offset=100.0)
+    a, b = (detector.record(np.full((256, 256), mean), rng=7, engine=e, **kw).astype(float).ravel()
+            for e in ENGINES)
+    assert stats.ks_2samp(a, b).pvalue > 1e-3
+    assert a.mean() == pytest.approx(b.mean(), rel=0.003)
+    assert a.var() == pytest.approx(b.var(), rel=0.03)
 
 
 @pytest.mark.parametrize("deposit", [detector._deposit_numba, detector._deposit_numpy])
