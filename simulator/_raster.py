@@ -165,22 +165,37 @@ def _lower_envelope(A, P, order, m, hull):
 
 
 @njit(cache=True, nogil=True)
-def _row_range(A, P, m, level):
-    """Interval of ``dx`` (nm) where every ``A[e] + P[e]·dx >= level`` (may be empty: lo > hi)."""
-    lo, hi = -1e300, 1e300
+def _row_ranges(A, P, invP, m, level0, level1):
+    """Intervals of ``dx`` (nm) where every ``A[e] + P[e]·dx >= level`` for the two levels (each
+    may be empty: lo > hi); ``invP`` = 1/P (any value where P = 0)."""
+    lo0, hi0, lo1, hi1 = -1e300, 1e300, -1e300, 1e300
     for e in range(m):
         if P[e] > 0.0:
-            lo = max(lo, (level - A[e]) / P[e])
+            lo0 = max(lo0, (level0 - A[e]) * invP[e])
+            lo1 = max(lo1, (level1 - A[e]) * invP[e])
         elif P[e] < 0.0:
-            hi = min(hi, (level - A[e]) / P[e])
-        elif A[e] < level:
-            return 1.0, -1.0
-    return lo, hi
+            hi0 = min(hi0, (level0 - A[e]) * invP[e])
+            hi1 = min(hi1, (level1 - A[e]) * invP[e])
+        else:
+            if A[e] < level0:
+                lo0, hi0 = 1.0, -1.0
+            if A[e] < level1:
+                lo1, hi1 = 1.0, -1.0
+    return lo0, hi0, lo1, hi1
+
+
+@njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz"})
+def _min_lines(c, p, n, x):
+    """min over i < n of ``c[i] + p[i]·x`` (a reduction LLVM vectorises: no NaN, no inf)."""
+    v = 1e300
+    for i in range(n):
+        v = min(v, c[i] + p[i] * x)
+    return v
 
 
 @njit(cache=True, nogil=True)
 def _particle_convex(k, lines, m, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau, thick, haadf, labels, best,
-                     P, Q, A, cand, hull):
+                     P, Q, A, invP, hull, cand_p, cand_q, cand_c, row_c):
     """One convex particle: rows are cut to the pixels whose centre is within half a pixel
     diagonal of the outline (intersection of half-planes); pixels wholly in the flat top take
     ``h`` without any distance; the others take the smallest line distance, read along the row
@@ -189,11 +204,13 @@ def _particle_convex(k, lines, m, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau
     cx, cy, c, s = params[k, 0], params[k, 1], params[k, 2], params[k, 3]
     h, r, prof, il, hw = params[k, 4], params[k, 5], params[k, 6], params[k, 7], params[k, 8]
     hd = 0.7072 * pixel_nm
+    rho = (ss - 1) / (2.0 * ss) * pixel_nm  # sub-samples lie within ±rho of the centre, per axis
     inv = 1.0 / (ss * ss)
     for e in range(m):
         nx, ny = lines[e, 0], lines[e, 1]
         P[e] = nx * c - ny * s  # L_e = c_e + P_e·dx + Q_e·dy (dx, dy: lab-frame offsets in nm)
         Q[e] = nx * s + ny * c
+        invP[e] = 1.0 / P[e] if P[e] != 0.0 else 0.0
     order = np.argsort(-P[:m])
     # Wholly inside and flat (t = h, one sample): d >= max(2δ, r), or d - δ >= r for a rounded edge.
     flat = max(2.0 * hd, r)
@@ -203,12 +220,11 @@ def _particle_convex(k, lines, m, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau
         dy = (y + 0.5 - cy) * pixel_nm
         for e in range(m):
             A[e] = lines[e, 2] + Q[e] * dy
-        lo, hi = _row_range(A, P, m, -hd)
+        lo, hi, flo, fhi = _row_ranges(A, P, invP, m, -hd, flat)
         if lo > hi:
             continue
         xa = max(x0, int(np.floor(lo / pixel_nm + cx - 0.5)) - 1)
         xb = min(x1, int(np.ceil(hi / pixel_nm + cx - 0.5)) + 2)
-        flo, fhi = _row_range(A, P, m, flat)
         fa, fb = xb, xb  # pixels [fa, fb) are flat; kept one pixel inside the exact interval
         if flo <= fhi:
             fa = max(xa, int(np.ceil(flo / pixel_nm + cx - 0.5)) + 1)
@@ -233,21 +249,25 @@ def _particle_convex(k, lines, m, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau
             if d > hd and (d >= 2.0 * hd or (prof == 0 and d - hd >= r)):
                 _deposit(y, x, _profile(d, h, r, prof), 1.0, k, il, hw, ids, tau, thick, haadf, labels, best)
                 continue
+            # Candidates: the lines not dominated by the centre's nearest line e0 at every
+            # sub-sample (offsets Δ within ±rho per axis): L_e(c + Δ) - L_e0(c + Δ) =
+            # L_e(c) - d + (n_e - n_e0)·Δ >= L_e(c) - d - rho·(|ΔP| + |ΔQ|) >= 0 drops line e.
+            e0 = hull[j]
             nc = 0
-            for e in range(m):  # only these edges can be nearest to a point within δ of the centre
-                if A[e] + P[e] * dx <= d + 2.0 * hd:
-                    cand[nc] = e
+            for e in range(m):
+                if A[e] + P[e] * dx - d <= rho * (abs(P[e] - P[e0]) + abs(Q[e] - Q[e0])):
+                    cand_p[nc] = P[e]
+                    cand_q[nc] = Q[e]
+                    cand_c[nc] = lines[e, 2]
                     nc += 1
             cov = 0.0
             tsum = 0.0
             for sy in range(ss):
                 dyq = (y + (sy + 0.5) / ss - cy) * pixel_nm
+                for i in range(nc):  # the candidates along this sub-row: row_c + P·dxq
+                    row_c[i] = cand_c[i] + cand_q[i] * dyq
                 for sx in range(ss):
-                    dxq = (x + (sx + 0.5) / ss - cx) * pixel_nm
-                    dq = 1e300
-                    for i in range(nc):
-                        e = cand[i]
-                        dq = min(dq, lines[e, 2] + P[e] * dxq + Q[e] * dyq)
+                    dq = _min_lines(row_c, cand_p, nc, (x + (sx + 0.5) / ss - cx) * pixel_nm)
                     if dq > 0.0:
                         cov += 1.0
                         tsum += _profile(dq, h, r, prof)
@@ -305,8 +325,9 @@ def _raster_numba(verts, edges, offsets, params, ids, pixel_nm, ss, radius_nm, t
     for k in range(params.shape[0]):
         vmax = max(vmax, offsets[k + 1] - offsets[k])
     lines = np.empty((vmax, 3))
-    P, Q, A = np.empty(vmax), np.empty(vmax), np.empty(vmax)
-    cand, hull = np.empty(vmax, np.int64), np.empty(vmax, np.int64)
+    P, Q, A, invP = np.empty(vmax), np.empty(vmax), np.empty(vmax), np.empty(vmax)
+    hull = np.empty(vmax, np.int64)
+    cand_p, cand_q, cand_c, row_c = np.empty(vmax), np.empty(vmax), np.empty(vmax), np.empty(vmax)
     for k in range(params.shape[0]):
         cx, cy = params[k, 0], params[k, 1]
         rad = radius_nm[k] / pixel_nm + 1.0
@@ -318,7 +339,7 @@ def _raster_numba(verts, edges, offsets, params, ids, pixel_nm, ss, radius_nm, t
         m = _convex_lines(verts, a, b, lines) if b - a >= 3 else -1
         if m > 0:
             _particle_convex(k, lines, m, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau, thick, haadf, labels,
-                             best, P, Q, A, cand, hull)
+                             best, P, Q, A, invP, hull, cand_p, cand_q, cand_c, row_c)
         else:
             _particle_general(k, verts, edges, a, b, y0, y1, x0, x1, params, ids, pixel_nm, ss, tau, thick,
                               haadf, labels, best)
