@@ -1,16 +1,33 @@
 """From the two heads of :class:`unet.model.UNet` to instance labels.
 
-Seeded watershed (Beucher & Meyer 1993, as in scikit-image): seeds are the connected components
-of ``foreground & ~boundary`` (the boundary head marks each particle's rim, so touching
-particles give separate seeds); the watershed floods ``-foreground_probability`` from the seeds
-inside the foreground mask, so every foreground pixel joins the particle it is most connected to.
-Objects smaller than ``min_area_px`` are dropped.
+Seeded watershed (Beucher & Meyer 1993, as in scikit-image) with two foreground thresholds, as in
+hysteresis thresholding (Canny 1986; ``skimage.filters.apply_hysteresis_threshold``):
+
+- the *outline* of every particle is the foreground probability's level ``threshold`` (0.5 is the
+  pixel-wise decision of the trained head, whose loss is binary cross-entropy);
+- the *seeds* are the connected components of the confident cores, ``foreground >
+  seed_threshold`` and ``boundary <= boundary_threshold`` (the boundary head marks each
+  particle's rim, so touching particles give separate seeds; a blob whose probability never
+  reaches ``seed_threshold`` has no seed and is not a particle).
+
+The watershed floods ``-foreground_probability`` from the seeds inside the outline mask, so every
+foreground pixel joins the particle it is most connected to.  Two touching regions whose shared
+border has a mean boundary probability below ``merge_threshold`` are then one particle (region
+merging on boundary strength, as in a region adjacency graph, Arbeláez et al., TPAMI 2011): a low
+``boundary_threshold`` splits densely packed particles that touch along a faint rim, and this step
+undoes the splits that noise in the boundary head made inside one particle (low-dose rods), where
+no rim separates the pieces.  Objects smaller than ``min_area_px`` are dropped.  With one threshold for both (``seed_threshold=None``, the behaviour
+of models whose JSON predates it) a high threshold that keeps noise out of the seeds also pulls
+every outline inside the particle, and a low one that puts the outline in the right place lets
+touching particles share a seed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from skimage.segmentation import find_boundaries, watershed
 
 __all__ = ["instances_from_probabilities", "targets_from_labels"]
@@ -23,6 +40,8 @@ def instances_from_probabilities(
     threshold: float = 0.5,
     boundary_threshold: float = 0.5,
     min_area_px: int = 8,
+    seed_threshold: float | None = None,
+    merge_threshold: float = 0.0,
 ) -> np.ndarray:
     """Instance labels of one frame.
 
@@ -31,11 +50,17 @@ def instances_from_probabilities(
     foreground, boundary : (Y, X) float
         Probabilities (sigmoid of the logits) of the two heads.
     threshold : float
-        Foreground probability above which a pixel belongs to a particle.
+        Foreground probability above which a pixel belongs to a particle (the outline).
     boundary_threshold : float
         Boundary probability above which a foreground pixel is not a seed.
     min_area_px : int
-        Smallest object kept (px); smaller seeds are dropped too.
+        Smallest object kept (px); seeds smaller than a quarter of it are dropped.
+    seed_threshold : float or None
+        Foreground probability above which a pixel may be a seed; None: ``threshold``.  Values
+        below ``threshold`` act as ``threshold`` (seeds lie inside the outline mask).
+    merge_threshold : float
+        Touching regions whose shared border (4-neighbour pixel pairs) has a mean boundary
+        probability below it are merged; 0: never.
 
     Returns
     -------
@@ -43,9 +68,13 @@ def instances_from_probabilities(
     """
     mask = foreground > threshold
     seeds_mask = mask & (boundary <= boundary_threshold)
+    if seed_threshold is not None:
+        seeds_mask &= foreground > seed_threshold
     seeds, _ = ndi.label(seeds_mask)
     seeds = _drop_small(seeds, max(1, min_area_px // 4))
     labels = watershed(-foreground, markers=seeds, mask=mask)
+    if merge_threshold > 0:
+        labels = _merge_weak_borders(labels, boundary, merge_threshold)
     labels = _drop_small(labels, min_area_px)
     out = np.zeros(labels.shape, np.int32)
     ids = np.unique(labels[labels > 0])
@@ -53,6 +82,32 @@ def instances_from_probabilities(
     lut[ids] = np.arange(1, ids.size + 1, dtype=np.int32)
     out[...] = lut[labels]
     return out
+
+
+def _merge_weak_borders(labels: np.ndarray, boundary: np.ndarray, threshold: float) -> np.ndarray:
+    """Merge the touching regions of ``labels`` whose shared border's mean ``boundary`` is below ``threshold``.
+
+    A border is the set of 4-neighbour pixel pairs with two different non-zero labels; each pair
+    contributes the mean boundary probability of its two pixels.  Merging is transitive (connected
+    components of the graph of weak borders); background stays 0.
+    """
+    n = int(labels.max()) + 1
+    pairs = [(labels[:, :-1], labels[:, 1:], boundary[:, :-1], boundary[:, 1:]),
+             (labels[:-1, :], labels[1:, :], boundary[:-1, :], boundary[1:, :])]
+    a = np.concatenate([p[0].ravel() for p in pairs]).astype(np.int64)
+    b = np.concatenate([p[1].ravel() for p in pairs]).astype(np.int64)
+    w = np.concatenate([(p[2] + p[3]).ravel() for p in pairs]) / 2
+    border = (a != b) & (a > 0) & (b > 0)
+    if not border.any():
+        return labels
+    a, b, w = a[border], b[border], w[border]
+    keys, inverse = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True)
+    weak = keys[np.bincount(inverse, w) / np.bincount(inverse) < threshold]
+    graph = coo_matrix((np.ones(weak.size), (weak // n, weak % n)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    new = np.zeros(n, np.int64)
+    new[1:] = np.unique(component[1:], return_inverse=True)[1] + 1
+    return new[labels]
 
 
 def _drop_small(labels: np.ndarray, min_area_px: int) -> np.ndarray:

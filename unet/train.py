@@ -34,7 +34,7 @@ from unet.data import ClipSampler, ClipSource, DiskFrames, Sampler, SimulatedCli
 from unet.io import save_model
 from unet.model import UNet
 from unet.normalize import DEFAULT_PERCENTILES
-from unet.calibrate import DEFAULT_POSTPROCESS, tune_postprocess
+from unet.calibrate import DEFAULT_POSTPROCESS, match_counts, tune_postprocess
 from unet.postprocess import instances_from_probabilities
 from unet.train_config import TrainConfig
 
@@ -51,12 +51,8 @@ _LOG_FIELDS = ("step", "lr", "loss", "val_loss", "val_f1", "elapsed_s")
 
 def f1_at_05(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:
     """(matches, predicted, true) objects of one frame at IoU > 0.5 (such matches are unique)."""
-    p, t = pred.ravel().astype(np.int64), truth.ravel().astype(np.int64)
-    n_p, n_t = int(p.max(initial=0)) + 1, int(t.max(initial=0)) + 1
-    inter = np.bincount(p * n_t + t, minlength=n_p * n_t).reshape(n_p, n_t)[1:, 1:]
-    area_p, area_t = np.bincount(p, minlength=n_p)[1:], np.bincount(t, minlength=n_t)[1:]
-    iou = inter / np.maximum(area_p[:, None] + area_t[None, :] - inter, 1)
-    return int((iou > 0.5).sum()), int((area_p > 0).sum()), int((area_t > 0).sum())
+    matches, n_pred, n_true = match_counts(pred, truth, (0.5,))
+    return int(matches[0]), n_pred, n_true
 
 
 def _lr_factor(step: int, total: int, warmup: float) -> float:

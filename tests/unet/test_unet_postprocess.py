@@ -1,8 +1,9 @@
-"""Seeded watershed separates touching particles."""
+"""Seeded watershed: touching particles separate, outlines sit where the probability crosses the outline threshold."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage as ndi
 from skimage.draw import disk
 
 from unet.postprocess import instances_from_probabilities, targets_from_labels
@@ -16,7 +17,6 @@ def test_two_touching_discs_are_split() -> None:
     assert ((fg > 0) & (truth == 0)).sum() == 0
     assert bd.sum() > 0 and (bd <= fg).all()
     # foreground alone is one blob
-    from scipy import ndimage as ndi
     assert ndi.label(fg > 0)[1] == 1
     labels = instances_from_probabilities(fg, bd)
     assert labels.max() == 2
@@ -31,3 +31,90 @@ def test_small_objects_dropped_and_empty() -> None:
     fg[5:7, 5:7] = 1.0
     assert instances_from_probabilities(fg, np.zeros_like(fg), min_area_px=8).max() == 0
     assert instances_from_probabilities(np.zeros((8, 8)), np.zeros((8, 8))).max() == 0
+
+
+def _ramp_disc(shape: tuple[int, int], centre: tuple[float, float], radius: float, width: float) -> np.ndarray:
+    """Foreground probability of a disc: a logistic ramp that crosses 0.5 exactly at ``radius`` (px)."""
+    yy, xx = np.indices(shape)
+    r = np.hypot(yy - centre[0], xx - centre[1])
+    return 1.0 / (1.0 + np.exp(-(radius - r) / width))
+
+
+def test_seed_threshold_restores_the_outline_a_single_high_threshold_shrinks() -> None:
+    # Oracle: the probability crosses 0.5 on the true outline, so the outline at 0.5 is the true
+    # disc pixel for pixel; a single threshold of 0.95 puts it width*ln(19) = 4.4 px inside.
+    shape, centre, radius, width = (64, 64), (31.3, 32.6), 14.0, 1.5
+    fg = _ramp_disc(shape, centre, radius, width)
+    yy, xx = np.indices(shape)
+    truth = np.hypot(yy - centre[0], xx - centre[1]) < radius
+    bd = np.zeros(shape)
+    shrunk = instances_from_probabilities(fg, bd, threshold=0.95, boundary_threshold=0.5, min_area_px=8)
+    inner = np.hypot(yy - centre[0], xx - centre[1]) < radius - width * np.log(19)
+    np.testing.assert_array_equal(shrunk > 0, inner)
+    fixed = instances_from_probabilities(fg, bd, threshold=0.5, seed_threshold=0.95, boundary_threshold=0.5,
+                                         min_area_px=8)
+    assert fixed.max() == 1
+    np.testing.assert_array_equal(fixed > 0, truth)
+
+
+def test_seed_threshold_separates_touching_discs_and_drops_unconfident_blobs() -> None:
+    shape = (64, 112)
+    truth = np.zeros(shape, np.int32)
+    yy, xx = np.indices(shape)
+    fg = np.zeros(shape)
+    for k, cx in ((1, 30.0), (2, 58.0)):                     # 28 px apart, radius 14: touching
+        truth[np.hypot(yy - 32, xx - cx) < 14] = k
+        fg = np.maximum(fg, _ramp_disc(shape, (32, cx), 14, 1.0))
+    fg = np.maximum(fg, 0.8 * _ramp_disc(shape, (32, 95), 8, 1.0) / _ramp_disc(shape, (32, 95), 8, 1.0).max())
+    _, bd = targets_from_labels(truth)
+    labels = instances_from_probabilities(fg, bd, threshold=0.5, seed_threshold=0.95, boundary_threshold=0.5,
+                                          min_area_px=8)
+    assert labels.max() == 2                                 # the blob below 0.95 has no seed
+    for k in (1, 2):
+        match = np.bincount(labels[truth == k]).argmax()
+        iou = ((labels == match) & (truth == k)).sum() / ((labels == match) | (truth == k)).sum()
+        assert iou > 0.97
+    # one threshold of 0.5 keeps the blob as a third object
+    assert instances_from_probabilities(fg, bd, threshold=0.5, boundary_threshold=0.5, min_area_px=8).max() == 3
+
+
+def test_without_seed_threshold_the_seeds_use_the_outline_threshold() -> None:
+    # Backward compatibility: a model JSON without "seed_threshold" behaves as before.
+    rng = np.random.default_rng(0)
+    fg = _smooth(rng.random((48, 48)))
+    bd = _smooth(rng.random((48, 48)))
+    old = instances_from_probabilities(fg, bd, threshold=0.5, boundary_threshold=0.5, min_area_px=4)
+    assert old.max() > 1
+    for seed in (0.5, 0.2):                                  # at or below the threshold: the same
+        np.testing.assert_array_equal(
+            instances_from_probabilities(fg, bd, threshold=0.5, boundary_threshold=0.5, min_area_px=4,
+                                         seed_threshold=seed), old)
+
+
+def _smooth(x: np.ndarray) -> np.ndarray:
+    y = ndi.gaussian_filter(x, 3)
+    return (y - y.min()) / (y.max() - y.min())
+
+
+def test_merge_threshold_undoes_a_split_across_a_faint_rim_but_keeps_a_strong_one() -> None:
+    # A rod crossed by a faint false rim (boundary probability 0.25, noise of the boundary head)
+    # and two squares touching along a true rim (probability 1 on both sides of their border).
+    truth = np.zeros((48, 96), np.int32)
+    truth[8:18, 10:60] = 1
+    truth[26:42, 20:36], truth[26:42, 36:52] = 2, 3
+    fg = (truth > 0).astype(float)
+    _, bd = targets_from_labels(truth)
+    bd[truth == 1] = 0.0
+    bd[8:18, 34:36] = 0.25
+    kw = {"threshold": 0.5, "seed_threshold": 0.95, "boundary_threshold": 0.1, "min_area_px": 8}
+    split = instances_from_probabilities(fg, bd, **kw)
+    assert split.max() == 4                                  # the rod in two pieces
+    merged = instances_from_probabilities(fg, bd, merge_threshold=0.3, **kw)
+    assert merged.max() == 3
+    np.testing.assert_array_equal(merged == merged[12, 12], truth == 1)
+    for k in (2, 3):
+        match = np.bincount(merged[truth == k]).argmax()
+        iou = ((merged == match) & (truth == k)).sum() / ((merged == match) | (truth == k)).sum()
+        assert iou > 0.95
+    # a merge threshold above the true rim's strength merges the squares too
+    assert instances_from_probabilities(fg, bd, merge_threshold=1.01, **kw).max() == 2

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from simulator.config import load_config
 from simulator.dataset import write_dataset
 from simulator.errors import DatasetError, UserError
+from unet.calibrate import POSTPROCESS_GRID
 from unet.data import Clip, ClipSampler, DiskFrames, SimulatedClips, StepBatches
 from unet.io import load_model
 from unet.train import TrainConfig, f1_at_05, train
@@ -123,7 +124,7 @@ def test_train_on_disk_data_tunes_postprocessing(tmp_path: Path) -> None:
     cfg = _cfg(steps=4, val_every=2, crop=32, data=[str(data)], val_data=[str(data)], val_clips=2)
     train(tmp_path / "m", cfg, progress=False)
     _, meta = load_model(tmp_path / "m")
-    assert set(meta["postprocess"]) == {"threshold", "boundary_threshold", "min_area_px"}
+    assert set(meta["postprocess"]) == set(POSTPROCESS_GRID)
     assert meta["postprocess_tuning"]["frames"] == 4 and meta["training"]["data"] == [str(data)]
     with pytest.raises(DatasetError):
         train(tmp_path / "n", _cfg(data=[str(tmp_path / "missing")]), progress=False)

@@ -1,0 +1,67 @@
+"""Post-processing calibration: its match counts agree with the benchmark's metrics, and it finds a known best setting."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from benchmark.metrics import frame_metrics
+from unet import calibrate
+from unet.calibrate import IOU_THRESHOLDS, match_counts, tune_postprocess
+from unet.model import UNet
+
+
+def _discs(shape: tuple[int, int], centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    labels = np.zeros(shape, np.int32)
+    yy, xx = np.indices(shape)
+    for k, ((cy, cx), r) in enumerate(zip(centres, radii), 1):
+        labels[(np.hypot(yy - cy, xx - cx) < r) & (labels == 0)] = k
+    return labels
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_match_counts_give_the_benchmarks_f1_and_ap(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 12
+    centres, radii = rng.uniform(8, 88, (n, 2)), rng.uniform(3, 9, n)
+    truth = _discs((96, 96), centres, radii)
+    # predictions: shifted and resized copies of most objects, some missed, two spurious
+    keep = rng.random(n) < 0.8
+    pred = _discs((96, 96), np.vstack([centres[keep] + rng.normal(0, 1.2, (keep.sum(), 2)), rng.uniform(8, 88, (2, 2))]),
+                  np.concatenate([radii[keep] + rng.normal(0, 0.8, keep.sum()), [4.0, 5.0]]))
+    matches, n_pred, n_true = match_counts(pred, truth)
+    fm = frame_metrics(truth, pred)
+    assert n_true == len(np.unique(truth)) - 1 and n_pred == len(np.unique(pred)) - 1
+    assert 0 < matches[0] < n_true and matches[-1] < matches[0]          # not a vacuous case
+    assert 2 * matches[0] / (n_pred + n_true) == pytest.approx(fm["f1@0.5"])
+    ap = np.mean(matches / (n_pred + n_true - matches))
+    assert ap == pytest.approx(fm["ap@0.5:0.95"])
+    assert len(matches) == len(IOU_THRESHOLDS)
+
+
+def test_tune_postprocess_finds_the_threshold_that_puts_outlines_on_the_truth(monkeypatch) -> None:
+    # Oracle: the "network" outputs probabilities that cross 0.5 exactly on the true outlines and
+    # reach 0.98 in the cores, plus a blob that never exceeds 0.7.  Only outline 0.5 with seeds
+    # above 0.7 reproduces the truth (F1 = AP = 1); a higher outline threshold shrinks every
+    # object, a lower one grows it, seeds at 0.65 add the blob.
+    shape = (64, 64)
+    yy, xx = np.indices(shape)
+    centres, radii = [(16.3, 17.1), (44.6, 40.2)], [9.0, 11.0]
+    truth = _discs(shape, np.array(centres), np.array(radii))
+    fg = np.zeros(shape)
+    for (cy, cx), r in zip(centres, radii):
+        fg = np.maximum(fg, 1 / (1 + np.exp(-(r - np.hypot(yy - cy, xx - cx)) / 1.0)))
+    fg = np.maximum(fg, 0.7 * np.exp(-np.hypot(yy - 50, xx - 12) ** 2 / 30))
+    logit = np.log(fg / (1 - fg)).clip(-20, 20)
+    logits = np.stack([logit, np.full(shape, -20.0)]).astype(np.float32)
+    monkeypatch.setattr(calibrate, "logits_of_normalized", lambda x, model, frames, **kw: (logits for _ in frames))
+    data = SimpleNamespace(names=["cell/video_000"], videos=[(np.zeros((2, *shape), np.float32), np.stack([truth] * 2))],
+                           margin=0)
+    grid = {"threshold": [0.35, 0.5, 0.65, 0.8], "seed_threshold": [0.65, 0.9], "boundary_threshold": [0.5],
+            "min_area_px": [8]}
+    params, info = tune_postprocess(UNet(in_channels=1, depth=1, base_width=2), data, grid=grid)
+    assert params == {"threshold": 0.5, "seed_threshold": 0.9, "boundary_threshold": 0.5, "min_area_px": 8}
+    assert info["mean_f1"] == 1.0 and info["mean_ap"] == 1.0 and info["frames"] == 2 and info["datasets"] == 1
+    assert info["default_mean_f1"] < 1.0                      # the default (0.5 alone) keeps the blob
