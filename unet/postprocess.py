@@ -10,16 +10,19 @@ hysteresis thresholding (Canny 1986; ``skimage.filters.apply_hysteresis_threshol
   particle's rim, so touching particles give separate seeds; a blob whose probability never
   reaches ``seed_threshold`` has no seed and is not a particle).
 
+With one threshold for both (``seed_threshold=None``, the behaviour of models whose JSON predates
+it) a high threshold that keeps noise out of the seeds also pulls every outline inside the
+particle, and a low one that puts the outline in the right place lets touching particles share a
+seed.
+
 The watershed floods ``-foreground_probability`` from the seeds inside the outline mask, so every
 foreground pixel joins the particle it is most connected to.  Two touching regions whose shared
-border has a mean boundary probability below ``merge_threshold`` are then one particle (region
-merging on boundary strength, as in a region adjacency graph, Arbeláez et al., TPAMI 2011): a low
-``boundary_threshold`` splits densely packed particles that touch along a faint rim, and this step
-undoes the splits that noise in the boundary head made inside one particle (low-dose rods), where
-no rim separates the pieces.  Objects smaller than ``min_area_px`` are dropped.  With one threshold for both (``seed_threshold=None``, the behaviour
-of models whose JSON predates it) a high threshold that keeps noise out of the seeds also pulls
-every outline inside the particle, and a low one that puts the outline in the right place lets
-touching particles share a seed.
+border has a mean boundary probability below ``merge_threshold`` are then one particle (merging
+regions by the strength of the boundary between them, as the ultrametric contour map of Arbeláez
+et al., TPAMI 2011): a low ``boundary_threshold`` splits densely packed particles that touch along
+a faint rim, and this step undoes the splits that noise in the boundary head makes inside one
+particle (low-dose rods), where no rim separates the pieces.  Objects smaller than
+``min_area_px`` are dropped.
 """
 
 from __future__ import annotations
