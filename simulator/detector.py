@@ -108,10 +108,15 @@ def half_plane(mtf: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def apply_mtf(image: np.ndarray, mtf: np.ndarray) -> np.ndarray:
     """Filter ``image`` (Y, X) by ``mtf`` (unshifted frequency grid, full (Y, X) or half-plane
-    (Y, X//2 + 1)); keeps the mean when MTF(0) = 1.  One thread (``scipy.fft``, workers=1)."""
-    spec = scipy.fft.rfft2(image, workers=1)  # float32 in, complex64 out; float64, complex128
+    (Y, X//2 + 1)); keeps the mean when MTF(0) = 1.  One thread (``scipy.fft``, workers=1).
+
+    The 2-D transforms are written out per axis (what ``rfft2``/``irfft2`` do, the same numbers)
+    so that the complex transforms along y run in place: no fresh spectrum arrays per frame."""
+    spec = scipy.fft.rfft(image, axis=1, workers=1)  # float32 in, complex64 out; float64, complex128
+    spec = scipy.fft.fft(spec, axis=0, workers=1, overwrite_x=True)
     spec *= half_plane(mtf, image.shape)
-    return scipy.fft.irfft2(spec, s=image.shape, workers=1, overwrite_x=True)
+    spec = scipy.fft.ifft(spec, axis=0, workers=1, overwrite_x=True)
+    return scipy.fft.irfft(spec, n=image.shape[1], axis=1, workers=1, overwrite_x=True)
 
 
 _WH_MIN_SHAPE = 32.0
