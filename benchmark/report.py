@@ -81,9 +81,20 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows) + "</table>"
 
 
+def _line_styles(names: list[str]) -> dict[str, dict[str, str]]:
+    """A distinct (colour, line style, marker) per name: the 10 colours of ``tab10``, then again
+    dashed with squares, then dotted with triangles (matplotlib's cycle repeats its colours after
+    10, so the 11th method of a report looked like the first)."""
+    colours = [f"C{i}" for i in range(10)]
+    lines, markers = ["-", "--", ":"], ["o", "s", "^"]
+    return {n: {"color": colours[i % 10], "linestyle": lines[(i // 10) % 3], "marker": markers[(i // 10) % 3]}
+            for i, n in enumerate(names)}
+
+
 def _metric_vs_dose(results: list[Results], metric: str, path: Path) -> Path:
     plt = _plt()
     scenarios = sorted({v.scenario for r in results for v in r.videos})
+    styles = _line_styles([r.method.name for r in results])
     fig, axes = plt.subplots(1, len(scenarios), figsize=(3.2 * len(scenarios), 3.0), squeeze=False, sharey=True)
     for ax, scen in zip(axes[0], scenarios):
         for r in results:
@@ -93,14 +104,14 @@ def _metric_vs_dose(results: list[Results], metric: str, path: Path) -> Path:
                     by[v.dose_rate_e_per_A2_s].append(v.metrics[metric])
             if by:
                 d = sorted(by)
-                ax.plot(d, [np.mean(by[x]) for x in d], "o-", label=r.method.name, ms=4)
+                ax.plot(d, [np.mean(by[x]) for x in d], label=r.method.name, ms=4, **styles[r.method.name])
         ax.set_xscale("log")
         ax.set_title(scen, fontsize=9)
         ax.set_xlabel("dose rate (e$^-$/Å$^2$/s)", fontsize=8)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel(metric)
-    axes[0, -1].legend(fontsize=7, loc="lower right")
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside the data
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

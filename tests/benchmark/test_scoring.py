@@ -194,3 +194,12 @@ def test_diffusion_recovery_perfect_and_degraded():
     # diffusion on a true D of ~250 nm²/s: the error grows.
     jitter = np.stack([np.roll(true[t], (t % 2) * 6, axis=1) for t in range(true.shape[0])])
     assert diffusion_rel_error(video, jitter) > 0.1
+
+
+def test_every_method_of_a_report_has_its_own_line_style():
+    from benchmark.report import _line_styles
+
+    names = [f"m{i}" for i in range(25)]
+    styles = _line_styles(names)
+    assert len({tuple(sorted(s.items())) for s in styles.values()}) == 25
+    assert styles["m0"] != styles["m10"] and styles["m0"]["color"] == styles["m10"]["color"]
