@@ -195,8 +195,9 @@ class Simulation:
     config : validated configuration
     seed : this video's seed (every random stream is spawned from it)
     video_id : name of the video in its dataset
-    engine : ``"numba"`` (kernels) or ``"numpy"`` (the references; same physics, values equal
-        to rounding)
+    engine : ``"numba"`` (kernels) or ``"numpy"`` (the references; same physics: the expected
+        image and the labels equal to rounding, the detector's Poisson counts drawn by another
+        algorithm, so frames of the same law with other noise; see :mod:`simulator.poisson`)
     """
 
     def __init__(self, config: SimulationConfig, *, seed: int, video_id: str = "video_000",

@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 DEFAULT_POSTPROCESS: dict[str, Any] = {"threshold": 0.5, "boundary_threshold": 0.5, "min_area_px": 8}
 #: Settings searched by :func:`tune_postprocess` (216 combinations; every seed threshold is above
 #: every outline threshold).  On the shipped model's training data the best setting is inside
-#: these ranges or at an edge past which the score falls (boundary threshold 0.05, seed threshold
-#: 0.98, min area 96 px all score lower).
+#: these ranges for seeds, boundary and merging (boundary threshold 0.05 and seed threshold 0.98,
+#: past their edges, score lower), but at the grid's top outline threshold (0.65; higher ones
+#: were not tried) and its bottom minimum area (12 px; only 96 px, past the other end, was tried).
 POSTPROCESS_GRID: dict[str, list[Any]] = {
     "threshold": [0.35, 0.5, 0.65],
     "seed_threshold": [0.8, 0.95],
@@ -100,6 +101,8 @@ def tune_postprocess(
         mean F1@0.5 and AP@0.5:0.95 over datasets of the best and of the default setting, the
         number of frames and datasets used and the grid.
     """
+    if frames_per_video < 1:
+        raise ValueError(f"frames_per_video = {frames_per_video}: expected at least 1")
     grid = grid or POSTPROCESS_GRID
     names = list(grid)
     combos = [dict(zip(names, c)) for c in itertools.product(*(grid[n] for n in names))]
@@ -121,6 +124,8 @@ def tune_postprocess(
                 per_dataset[dataset][k, :-2] += matches
                 per_dataset[dataset][k, -2:] += (n_p, n_t)
             n_frames += 1
+    if not per_dataset:
+        raise ValueError("tune_postprocess: the data has no frames to choose the post-processing on")
     f1s, aps = zip(*(_scores(c) for c in per_dataset.values()))
     mean_f1, mean_ap = np.mean(f1s, axis=0), np.mean(aps, axis=0)
     best = int(np.argmax(mean_f1 + mean_ap))

@@ -3,7 +3,7 @@
 For every frame of a suite split (``train`` by default: choices are never made on test data) the
 network's probabilities are computed once; each post-processing setting then turns them into
 instances (:func:`unet.postprocess.instances_from_probabilities`), matched one to one with the
-true instances at IoU ≥ 0.5 (such matches are unique).  Per cell it prints, over the matched pairs:
+true instances at IoU > 0.5 (such matches are unique).  Per cell it prints, over the matched pairs:
 
 - ``A_p/A_t``: median and mean of predicted area / true area;
 - ``offset``: mean signed boundary offset (px, + = predicted outline outside the true one): the
@@ -47,14 +47,14 @@ def signed_offset(pred: np.ndarray, true: np.ndarray) -> float:
 
 
 def matched_pairs(pred: np.ndarray, true: np.ndarray) -> list[tuple[int, int, float]]:
-    """(predicted id, true id, IoU) of the pairs with IoU ≥ 0.5."""
+    """(predicted id, true id, IoU) of the pairs with IoU > 0.5 (at most one per object)."""
     p, t = pred.ravel().astype(np.int64), true.ravel().astype(np.int64)
     n_p, n_t = int(p.max(initial=0)) + 1, int(t.max(initial=0)) + 1
     inter = np.bincount(p * n_t + t, minlength=n_p * n_t).reshape(n_p, n_t)
     area_p, area_t = inter.sum(1), inter.sum(0)
     iou = inter / np.maximum(area_p[:, None] + area_t[None, :] - inter, 1)
     iou[0, :] = iou[:, 0] = 0
-    return [(int(i), int(j), float(iou[i, j])) for i, j in zip(*np.nonzero(iou >= 0.5))]
+    return [(int(i), int(j), float(iou[i, j])) for i, j in zip(*np.nonzero(iou > 0.5))]
 
 
 def measure(probs: list[np.ndarray], truths: list[np.ndarray], cells: list[str], post: dict, pad: int = 3) -> dict:

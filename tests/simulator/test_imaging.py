@@ -106,7 +106,7 @@ def test_measured_mtf_in_a_simulation(real_dir):
 
 
 @pytest.mark.parametrize("engine", ["numba", "numpy"])
-def test_ideal_record_is_exactly_poisson(engine):
+def test_ideal_record_is_the_poisson_sampler(engine):
     lam = np.full((64, 64), 7.5)
     a = record(lam, model="ideal", mtf=None, rng=np.random.default_rng(9), engine=engine)
     b = poisson(lam, rng=np.random.default_rng(9), engine=engine)  # the law is tested in test_poisson.py

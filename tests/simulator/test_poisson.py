@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator.poisson import poisson
+from simulator.poisson import _STEP_I_OFFSET, _step_f, _step_p, poisson
 
 ENGINES = ["numba", "numpy"]
 
@@ -64,10 +64,53 @@ def test_same_seed_same_counts(engine):
     assert (a != c).any()
 
 
+# The rare steps of PD (Q, E, H: 1 % of draws at μ = 150) are too rare for a histogram to see a
+# small error in them; their ingredients are checked against their definitions instead.
+MEANS = [10.0, 10.7, 33.3, 150.0, 2000.0]
+
+
+def _f(mu: float, k: int) -> tuple[float, float, float, float]:
+    s = np.sqrt(mu)
+    return _step_f(mu, k, s, *_step_p(mu))
+
+
+@pytest.mark.parametrize("mu", MEANS)
+def test_step_f_gives_the_poisson_probability(mu):
+    ks = np.arange(max(0, int(mu - 6 * np.sqrt(mu))), int(mu + 6 * np.sqrt(mu)))
+    p = [py * np.exp(px) for px, py, _, _ in (_f(mu, int(k)) for k in ks)]
+    np.testing.assert_allclose(p, stats.poisson.pmf(ks, mu), rtol=3e-6)
+
+
+@pytest.mark.parametrize("mu", MEANS)
+def test_step_f_gives_the_discretised_normal(mu):
+    """f_k: the normal sample's probability to fall in [k, k + 1), P(k ≤ μ + √μ·z < k + 1)."""
+    s = np.sqrt(mu)
+    ks = np.arange(max(0, int(mu - 6 * s)), int(mu + 6 * s))
+    f = [fy * np.exp(fx) for _, _, fx, fy in (_f(mu, int(k)) for k in ks)]
+    np.testing.assert_allclose(f, stats.norm.cdf((ks + 1 - mu) / s) - stats.norm.cdf((ks - mu) / s), rtol=1e-6)
+
+
+@pytest.mark.parametrize("mu", [10.0, 10.3, 12.9, 20.0, 33.3, 150.0, 2000.0])
+def test_immediate_acceptance_only_where_poisson_exceeds_the_normal(mu):
+    """Step I accepts ⌊μ + √μ·z⌋ = k outright for k ≥ ⌊μ − 1.1484⌋: exact only if p_k ≥ f_k there
+    (the paper's bound m(μ)); a lower bound than 1.1484's would break it below μ ≈ 40."""
+    s = np.sqrt(mu)
+    ks = np.arange(np.floor(mu - _STEP_I_OFFSET), mu + 12 * s)
+    f = stats.norm.cdf((ks + 1 - mu) / s) - stats.norm.cdf((ks - mu) / s)
+    assert (stats.poisson.pmf(ks, mu) >= f - 1e-15).all()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("bad", [[-1.0], [np.nan], [np.inf], [1e16]])
-def test_bad_means_are_refused(bad):
+def test_bad_means_are_refused(engine, bad):
     with pytest.raises(ValueError, match="lam"):
-        poisson(np.array(bad))
+        poisson(np.array(bad), engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_scalar_mean_gives_a_0d_int64_array(engine):
+    out = poisson(5.0, rng=1, engine=engine)
+    assert isinstance(out, np.ndarray) and out.shape == () and out.dtype == np.int64
 
 
 def test_unknown_engine_is_refused():

@@ -1,4 +1,5 @@
-"""Post-processing calibration: its match counts agree with the benchmark's metrics, and it finds a known best setting."""
+"""Post-processing calibration: its match counts agree with the benchmark's metrics, and it finds
+a known best setting."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def test_match_counts_give_the_benchmarks_f1_and_ap(seed: int) -> None:
     truth = _discs((96, 96), centres, radii)
     # predictions: shifted and resized copies of most objects, some missed, two spurious
     keep = rng.random(n) < 0.8
-    pred = _discs((96, 96), np.vstack([centres[keep] + rng.normal(0, 1.2, (keep.sum(), 2)), rng.uniform(8, 88, (2, 2))]),
+    pred = _discs((96, 96),
+                  np.vstack([centres[keep] + rng.normal(0, 1.2, (keep.sum(), 2)), rng.uniform(8, 88, (2, 2))]),
                   np.concatenate([radii[keep] + rng.normal(0, 0.8, keep.sum()), [4.0, 5.0]]))
     matches, n_pred, n_true = match_counts(pred, truth)
     fm = frame_metrics(truth, pred)
@@ -57,7 +59,8 @@ def test_tune_postprocess_finds_the_threshold_that_puts_outlines_on_the_truth(mo
     logit = np.log(fg / (1 - fg)).clip(-20, 20)
     logits = np.stack([logit, np.full(shape, -20.0)]).astype(np.float32)
     monkeypatch.setattr(calibrate, "logits_of_normalized", lambda x, model, frames, **kw: (logits for _ in frames))
-    data = SimpleNamespace(names=["cell/video_000"], videos=[(np.zeros((2, *shape), np.float32), np.stack([truth] * 2))],
+    data = SimpleNamespace(names=["cell/video_000"],
+                           videos=[(np.zeros((2, *shape), np.float32), np.stack([truth] * 2))],
                            margin=0)
     grid = {"threshold": [0.35, 0.5, 0.65, 0.8], "seed_threshold": [0.65, 0.9], "boundary_threshold": [0.5],
             "min_area_px": [8]}
@@ -65,3 +68,9 @@ def test_tune_postprocess_finds_the_threshold_that_puts_outlines_on_the_truth(mo
     assert params == {"threshold": 0.5, "seed_threshold": 0.9, "boundary_threshold": 0.5, "min_area_px": 8}
     assert info["mean_f1"] == 1.0 and info["mean_ap"] == 1.0 and info["frames"] == 2 and info["datasets"] == 1
     assert info["default_mean_f1"] < 1.0                      # the default (0.5 alone) keeps the blob
+
+
+def test_no_frames_to_choose_on_is_a_clear_error():
+    data = SimpleNamespace(names=[], videos=[], margin=0)
+    with pytest.raises(ValueError, match="frames_per_video"):
+        calibrate.tune_postprocess(None, data, frames_per_video=0)
