@@ -30,17 +30,16 @@ log = logging.getLogger(__name__)
 
 #: Post-processing used when none was tuned (probabilities 0.5: the decision of the trained heads).
 DEFAULT_POSTPROCESS: dict[str, Any] = {"threshold": 0.5, "boundary_threshold": 0.5, "min_area_px": 8}
-#: Settings searched by :func:`tune_postprocess` (216 combinations; every seed threshold is above
-#: every outline threshold).  On the shipped model's training data the best setting is inside
-#: these ranges for seeds, boundary and merging (boundary threshold 0.05 and seed threshold 0.98,
-#: past their edges, score lower), but at the grid's top outline threshold (0.65; higher ones
-#: were not tried) and its bottom minimum area (12 px; only 96 px, past the other end, was tried).
+#: Settings searched by :func:`tune_postprocess` (384 combinations; no seed threshold is below
+#: an outline threshold).  On the shipped model's training data the best setting (outline 0.65,
+#: seeds 0.95, boundary 0.1, merge 0.3, min area 12 px) is inside these ranges but for the
+#: boundary threshold, where 0.05, past the edge, scores lower (so do seeds 0.98 and min area 96).
 POSTPROCESS_GRID: dict[str, list[Any]] = {
-    "threshold": [0.35, 0.5, 0.65],
+    "threshold": [0.35, 0.5, 0.65, 0.8],
     "seed_threshold": [0.8, 0.95],
     "boundary_threshold": [0.1, 0.2, 0.3],
     "merge_threshold": [0.0, 0.2, 0.3, 0.4],
-    "min_area_px": [12, 24, 48],
+    "min_area_px": [8, 12, 24, 48],
 }
 #: IoU thresholds of AP@0.5:0.95 (Data Science Bowl 2018; ``benchmark.metrics`` uses the same).
 IOU_THRESHOLDS: np.ndarray = np.round(np.arange(0.5, 0.951, 0.05), 2)
