@@ -3,8 +3,8 @@ set, CSV log, loss/score plot, checkpoints and exact resume.
 
 Loss: binary cross-entropy on both heads (boundary pixels weighted ``BOUNDARY_POS_WEIGHT``, they
 are rare) plus a soft Dice term on the foreground (Milletari et al., V-Net, 3DV 2016), the usual
-remedy for sparse foreground.  Checkpoints: ``checkpoint.pt`` holds only tensors, numbers and
-lists (model, optimizer, step) and is read back with ``torch.load(weights_only=True)``, which
+remedy for sparse foreground.  Checkpoints: ``checkpoint.pt`` holds only tensors, numbers,
+lists and a JSON string (model, optimizer, step, the training options) and is read back with ``torch.load(weights_only=True)``, which
 refuses arbitrary objects; the deliverable model is the safetensors + JSON of :mod:`unet.io`.
 Batches are a function of ``(seed, step)`` (:class:`unet.data.StepBatches`) and the checkpoint
 holds torch's RNG state, so on the CPU a run stopped and resumed gives the same weights, bit for
@@ -14,6 +14,7 @@ bit, as an uninterrupted one.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import math
 import sys
@@ -135,6 +136,24 @@ def _read_log(path: Path) -> list[dict[str, Any]]:
         return [{k: (float(v) if v != "" else "") for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
+#: Options that may change when a run is resumed: more steps (the run continues, its schedule
+#: stretched), validation cadence and data-loading workers (batches depend on seed and step only).
+RESUMABLE_CHANGES = frozenset({"steps", "val_every", "workers"})
+
+
+def _check_resumed_options(ckpt_path: Path, saved: str | None, cfg: TrainConfig) -> None:
+    """Refuse to resume a checkpoint with other training options than it was trained with."""
+    if saved is None:  # a checkpoint written before the options were stored
+        log.warning("%s records no training options: they cannot be checked against this command's", ckpt_path)
+        return
+    before, now = json.loads(saved), asdict(cfg)
+    for name in sorted(set(before) | set(now)):
+        if name not in RESUMABLE_CHANGES and before.get(name) != now.get(name):
+            raise UserError(f"--resume {ckpt_path.parent}: its checkpoint was trained with {name} = "
+                            f"{before.get(name)!r}, this command has {name} = {now.get(name)!r}; repeat the "
+                            "checkpoint's options or start a new --out")
+
+
 def train(
     out: str | Path,
     cfg: TrainConfig,
@@ -182,6 +201,7 @@ def train(
     start = 0
     if resume and ckpt_path.is_file():
         state = torch.load(ckpt_path, map_location=dev, weights_only=True)
+        _check_resumed_options(ckpt_path, state.get("config"), cfg)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start = int(state["step"])
@@ -218,7 +238,8 @@ def train(
             row.update(scores)
         if (step + 1) % cfg.val_every == 0 or step + 1 == end:
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1,
-                        "torch_rng": torch.get_rng_state()}, ckpt_path)
+                        "torch_rng": torch.get_rng_state(), "config": json.dumps(asdict(cfg), sort_keys=True)},
+                       ckpt_path)
             _write_log(log_path, [*rows, row])
             bar.set_postfix(loss=f"{loss.item():.3f}", val_f1=f"{scores['val_f1']:.3f}")
         rows.append(row)

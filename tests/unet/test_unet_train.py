@@ -143,3 +143,15 @@ def test_f1_at_05() -> None:
     pred[:4, :3] = 7           # IoU 0.75 with 1
     pred[6:8, 6:8] = 3         # IoU 0.25 with 2
     assert f1_at_05(pred, truth) == (1, 2, 2)
+
+
+def test_resume_with_other_options_is_refused(tmp_path: Path) -> None:
+    cfg = _cfg(steps=8, val_every=4, crop=32, base_width=4, val_clips=2)
+    assert train(tmp_path / "m", cfg, source=disc_clips, progress=False, stop_at=4) == {}
+    with pytest.raises(UserError, match=r"margin = 32, this command has margin = 16"):
+        train(tmp_path / "m", _cfg(steps=8, val_every=4, crop=32, base_width=4, val_clips=2, margin=16),
+              source=disc_clips, progress=False, resume=True)
+    # more steps, another validation cadence: allowed
+    train(tmp_path / "m", _cfg(steps=10, val_every=5, crop=32, base_width=4, val_clips=2), source=disc_clips,
+          progress=False, resume=True)
+    assert (tmp_path / "m" / "model.safetensors").is_file()
