@@ -113,16 +113,21 @@ class SimulatedClips:
         return Clip(video.frames, video.labels, video.meta.particles_bright)
 
 
-def make_samples(clip: Clip, context: int) -> Iterator[Sample]:
-    """(input (context, Y, X) float32, target (2, Y, X) float32, labels (Y, X) int32) per centre frame.
-
-    Centre frames are those with a full context (``context // 2`` frames cut at each end).
-    """
+def _centre_stacks(clip: Clip, context: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(input (context, Y, X) float32, labels (Y, X)) per centre frame: those with a full context
+    (``context // 2`` frames cut at each end)."""
     x = normalize_frames(clip.frames, particles_bright=clip.particles_bright)
     half = context // 2
     for t in range(half, x.shape[0] - half):
-        fg, bd = targets_from_labels(clip.labels[t])
-        yield x[t - half:t + half + 1], np.stack([fg, bd]), clip.labels[t].astype(np.int32)
+        yield x[t - half:t + half + 1], clip.labels[t]
+
+
+def make_samples(clip: Clip, context: int) -> Iterator[Sample]:
+    """(input (context, Y, X) float32, target (2, Y, X) float32, labels (Y, X) int32) per centre frame
+    (see :func:`_centre_stacks`)."""
+    for x, labels in _centre_stacks(clip, context):
+        fg, bd = targets_from_labels(labels)
+        yield x, np.stack([fg, bd]), labels.astype(np.int32)
 
 
 def augment(x: np.ndarray, y: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Sample:
@@ -179,10 +184,11 @@ class ClipSampler:
         samples: list[Sample] = []
         while len(samples) < n:
             clip = self.source(rng, self.centres_per_clip + context - 1, crop)
-            for x, y, lab in make_samples(clip, context):
-                if self.margin:
-                    x, y, lab = mirrored_crop(x, lab, crop=crop, margin=self.margin, rng=rng)
-                samples.append(augment(x, y, lab, rng))
+            if self.margin:  # the targets of the mirrored crop, not of the whole frame
+                for x, labels in _centre_stacks(clip, context):
+                    samples.append(augment(*mirrored_crop(x, labels, crop=crop, margin=self.margin, rng=rng), rng))
+            else:
+                samples.extend(augment(x, y, lab, rng) for x, y, lab in make_samples(clip, context))
         return _stack(samples[:n])
 
 
