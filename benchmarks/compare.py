@@ -287,7 +287,8 @@ def markdown_table(rows: list[dict]) -> str:
     for r in rows:
         met = "—" if r["met"] is None else ("yes" if r["met"] else "**no**")
         note = f" ({r['note']})" if r.get("note") else ""
-        lines.append(f"| {r['what']} | {r['compared_with']} | {fmt(r['value'])} {r['unit']}{note} | {r['target']} | {met} |")
+        measured = f"{fmt(r['value'])} {r['unit']}{note}"
+        lines.append(f"| {r['what']} | {r['compared_with']} | {measured} | {r['target']} | {met} |")
     return "\n".join(lines)
 
 

@@ -186,7 +186,8 @@ def _row_ranges(A, P, invP, m, level0, level1):
 
 @njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz"})
 def _min_lines(c, p, n, x):
-    """min over i < n of ``c[i] + p[i]·x`` (a reduction LLVM vectorises: no NaN, no inf)."""
+    """min over i < n of ``c[i] + p[i]·x`` (the values are finite: the fast-math flags let LLVM
+    reorder the reduction; the minimum is the same in any order)."""
     v = 1e300
     for i in range(n):
         v = min(v, c[i] + p[i] * x)

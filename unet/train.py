@@ -4,8 +4,9 @@ set, CSV log, loss/score plot, checkpoints and exact resume.
 Loss: binary cross-entropy on both heads (boundary pixels weighted ``BOUNDARY_POS_WEIGHT``, they
 are rare) plus a soft Dice term on the foreground (Milletari et al., V-Net, 3DV 2016), the usual
 remedy for sparse foreground.  Checkpoints: ``checkpoint.pt`` holds only tensors, numbers,
-lists and a JSON string (model, optimizer, step, the training options) and is read back with ``torch.load(weights_only=True)``, which
-refuses arbitrary objects; the deliverable model is the safetensors + JSON of :mod:`unet.io`.
+lists and a JSON string (model, optimizer, step, the training options; a resume with other
+options is refused) and is read back with ``torch.load(weights_only=True)``, which refuses
+arbitrary objects; the deliverable model is the safetensors + JSON of :mod:`unet.io`.
 Batches are a function of ``(seed, step)`` (:class:`unet.data.StepBatches`) and the checkpoint
 holds torch's RNG state, so on the CPU a run stopped and resumed gives the same weights, bit for
 bit, as an uninterrupted one.
@@ -138,7 +139,7 @@ def _read_log(path: Path) -> list[dict[str, Any]]:
 
 #: Options that may change when a run is resumed: more steps (the run continues, its schedule
 #: stretched), validation cadence and data-loading workers (batches depend on seed and step only).
-RESUMABLE_CHANGES = frozenset({"steps", "val_every", "workers"})
+_RESUMABLE_CHANGES = frozenset({"steps", "val_every", "workers"})
 
 
 def _check_resumed_options(ckpt_path: Path, saved: str | None, cfg: TrainConfig) -> None:
@@ -148,7 +149,7 @@ def _check_resumed_options(ckpt_path: Path, saved: str | None, cfg: TrainConfig)
         return
     before, now = json.loads(saved), asdict(cfg)
     for name in sorted(set(before) | set(now)):
-        if name not in RESUMABLE_CHANGES and before.get(name) != now.get(name):
+        if name not in _RESUMABLE_CHANGES and before.get(name) != now.get(name):
             raise UserError(f"--resume {ckpt_path.parent}: its checkpoint was trained with {name} = "
                             f"{before.get(name)!r}, this command has {name} = {now.get(name)!r}; repeat the "
                             "checkpoint's options or start a new --out")
