@@ -31,6 +31,7 @@ import torch
 from scipy import ndimage as ndi
 
 from benchmark.metrics import frame_metrics
+from benchmark.overlap import iou_from_overlap, label_overlap
 from benchmark.suite import generate_suite
 from unet.data import DiskFrames
 from unet.infer import logits_of_normalized
@@ -48,13 +49,9 @@ def signed_offset(pred: np.ndarray, true: np.ndarray) -> float:
 
 def matched_pairs(pred: np.ndarray, true: np.ndarray) -> list[tuple[int, int, float]]:
     """(predicted id, true id, IoU) of the pairs with IoU > 0.5 (at most one per object)."""
-    p, t = pred.ravel().astype(np.int64), true.ravel().astype(np.int64)
-    n_p, n_t = int(p.max(initial=0)) + 1, int(t.max(initial=0)) + 1
-    inter = np.bincount(p * n_t + t, minlength=n_p * n_t).reshape(n_p, n_t)
-    area_p, area_t = inter.sum(1), inter.sum(0)
-    iou = inter / np.maximum(area_p[:, None] + area_t[None, :] - inter, 1)
-    iou[0, :] = iou[:, 0] = 0
-    return [(int(i), int(j), float(iou[i, j])) for i, j in zip(*np.nonzero(iou > 0.5))]
+    overlap, true_ids, pred_ids = label_overlap(true, pred)
+    iou = iou_from_overlap(overlap)  # (true, pred), background excluded
+    return [(int(pred_ids[j + 1]), int(true_ids[i + 1]), float(iou[i, j])) for i, j in zip(*np.nonzero(iou > 0.5))]
 
 
 def measure(probs: list[np.ndarray], truths: list[np.ndarray], cells: list[str], post: dict, pad: int = 3) -> dict:
