@@ -1,19 +1,20 @@
 """Which particles could any method find at all? The ideal observer and Rose's criterion.
 
-Seen by an observer that knows exactly what a particle is and where (the best any method can
-do), a particle of expected electrons ``E_i`` per pixel on the particle-free background ``B_i``
-is told from the background with the detectability
+Seen by an observer that knows exactly what a particle is and where, a particle of expected
+electrons ``E_i`` per pixel on the particle-free background ``B_i`` is told from the background
+with the detectability
 
     d'^2 = sum_i (E_i - B_i)^2 / ((E_i + B_i) / 2)
 
-(the Hotelling SNR of Poisson counts, covariance averaged over the two hypotheses; Barrett &
-Myers, *Foundations of Image Science*, Wiley 2004, ch. 13).  ``E`` and ``B`` are the electrons
-reaching the camera (:class:`simulator.optics.Imager`, averaged over the exposure as rendered):
-a camera cannot add information to them (its DQE is at most 1), so the recorded frame allows at
-most this d'.  Over K frames the d'^2 of the particle's frames add up.  Rose's criterion (Rose, J.
-Opt. Soc. Am. 38, 196 (1948); applied to liquid-cell EM by de Jonge & Ross, Nat. Nanotechnol. 6,
-695 (2011)) asks for d' >= 5 to tell an object from the noise of an image with many places it
-could be.
+(the Hotelling SNR of Poisson counts, covariance averaged over the two hypotheses: the best linear
+observer, close to the ideal one at these counts; Barrett & Myers, *Foundations of Image Science*,
+Wiley 2004, ch. 13).  ``E`` and ``B`` are the electrons reaching the camera
+(:class:`simulator.optics.Imager`, averaged over the exposure as rendered): a camera cannot add
+information to them (its DQE is at most 1).  Over K frames the d'^2 of the particle's frames add
+up, for an observer that follows the particle from frame to frame (optimistic: a method must find
+it first).  Rose's criterion (Rose, J. Opt. Soc. Am. 38, 196 (1948); applied to liquid-cell EM by
+de Jonge & Ross, Nat. Nanotechnol. 6, 695 (2011)) asks for d' >= 5 to tell an object from the
+noise of an image with many places it could be.
 
 For every cell of a benchmark tier (its configuration, seeds 0, 1, ... instead of the test seeds:
 the same distribution), the script renders the videos and gives each particle of each frame the
@@ -21,9 +22,9 @@ pixels nearest to it (its mid-exposure label grown by ``--grow`` px, where the o
 the motion during the exposure spread its signal; :func:`skimage.segmentation.expand_labels`).
 It prints the median d' of the particles in their own frame and within ``--context`` frames
 centred on it (the U-Net reads 5), the fractions with d' >= 5 in each, and the F1 of a method
-that finds exactly the latter and nothing else, 2R/(1+R): an estimate of the best F1 at any IoU
-(Rose's 5 is a convention, not a hard edge: a particle at d' 4 is sometimes found, one at d' 1
-is not told from noise).
+that finds exactly the latter and nothing else, 2R/(1+R): an estimate of the best detection F1
+(precision 1 assumed; Rose's 5 is a convention, not a hard edge: a particle at d' 4 is sometimes
+found, one at d' 1 is not told from noise).
 
     python docs/unet/detection_limit.py [--tier standard --videos 2 --context 5 --json OUT]
 """
