@@ -46,6 +46,24 @@ from simulator.simulate import Simulation
 ROSE_K = 5.0
 
 
+def hotelling_d2(expected: np.ndarray, background: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """d'^2 of each region: sum over its pixels of (E - B)^2 / ((E + B) / 2).
+
+    Parameters
+    ----------
+    expected, background : (Y, X) float
+        Expected electrons per pixel with and without the particles.
+    regions : (Y, X) int
+        Region of each pixel, 0 = none.
+
+    Returns
+    -------
+    (regions.max() + 1,) float: d'^2 per region id (index 0: the unassigned pixels).
+    """
+    terms = 2 * (expected - background) ** 2 / (expected + background)
+    return np.bincount(regions.ravel(), terms.ravel(), minlength=int(regions.max(initial=0)) + 1)
+
+
 def detectability(scenario: str, overrides: list[str], *, seed: int, grow_px: int) -> list[dict[int, float]]:
     """Per frame of one video, track id -> d' of that particle in that frame alone."""
     sim = Simulation(load_config(scenario, overrides=overrides), seed=seed)
@@ -62,11 +80,8 @@ def detectability(scenario: str, overrides: list[str], *, seed: int, grow_px: in
         per_frame = []
         for frame in sim.frames():
             expected = captured.pop()
-            grown = expand_labels(frame.labels, grow_px).ravel()
-            n = int(grown.max(initial=0))
-            terms = 2 * (expected - background) ** 2 / (expected + background)
-            d2 = np.bincount(grown, terms.ravel(), minlength=n + 1)
-            present = np.flatnonzero(np.bincount(frame.labels.ravel(), minlength=n + 1)[1:]) + 1
+            d2 = hotelling_d2(expected, background, expand_labels(frame.labels, grow_px))
+            present = np.flatnonzero(np.bincount(frame.labels.ravel(), minlength=d2.size)[1:]) + 1
             per_frame.append({int(k): float(np.sqrt(d2[k])) for k in present})
     finally:
         simulate_module.record = record
