@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dropout", type=float, default=d.dropout)
     p.add_argument("--margin", type=int, default=d.margin,
                    help=f"mirrored margin (px) around every frame in training and at inference (default {d.margin})")
+    p.add_argument("--foreground-fraction", type=float, default=d.foreground_fraction,
+                   help="share of the crops of --data forced to hold a particle (default "
+                        f"{d.foreground_fraction}; nnU-Net uses 0.33)")
     p.add_argument("--val-clips", type=int, default=d.val_clips)
     p.add_argument("--val-every", type=int, default=d.val_every)
     p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
@@ -78,6 +81,7 @@ def _train(args: argparse.Namespace) -> int:
         ("--crop", args.crop, args.crop >= 1, "a positive size in px"),
         ("--dropout", args.dropout, 0 <= args.dropout < 1, "0 <= dropout < 1"),
         ("--margin", args.margin, args.margin >= 0, "0 or more px"),
+        ("--foreground-fraction", args.foreground_fraction, 0 <= args.foreground_fraction <= 1, "between 0 and 1"),
         ("--val-clips", args.val_clips, args.val_clips >= 1, "at least 1"),
         ("--val-every", args.val_every, args.val_every >= 1, "at least 1"),
         ("--workers", args.workers, args.workers >= 0, "0 or more processes"),
@@ -86,7 +90,7 @@ def _train(args: argparse.Namespace) -> int:
             raise UserError(f"{option} {value}: expected {expected}")
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, crop=args.crop,
                       context=args.context, depth=args.depth, base_width=args.base_width, norm=args.norm,
-                      dropout=args.dropout, margin=args.margin, presets=list(args.preset), val_clips=args.val_clips,
+                      dropout=args.dropout, margin=args.margin, foreground_fraction=args.foreground_fraction, presets=list(args.preset), val_clips=args.val_clips,
                       val_every=args.val_every, workers=args.workers, data=list(args.data),
                       val_data=list(args.val_data), tune_postprocess=not args.no_tune_postprocess)
     command = "nanoaq " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else None

@@ -146,10 +146,11 @@ def _stack(samples: Sequence[Sample]) -> Sample:
 
 
 def mirrored_crop(stack: np.ndarray, labels: np.ndarray, *, crop: int, margin: int,
-                  rng: np.random.Generator) -> Sample:
+                  rng: np.random.Generator, foreground: bool = False) -> Sample:
     """A random ``crop``×``crop`` window of (C, Y, X) ``stack`` and (Y, X) ``labels`` extended by their
     mirror image: ``margin`` px on each side (at most the size − 1, as at inference,
     :func:`unet.infer.predict_logits`), and further when the frame is smaller than the crop.
+    With ``foreground``, the window holds a particle pixel drawn at random (if the frame has any).
 
     Both are mirrored: a particle cut by the frame's edge continues into its mirror image, in the
     input and in the target alike.  Returns (input, target (2, crop, crop), labels).
@@ -159,8 +160,13 @@ def mirrored_crop(stack: np.ndarray, labels: np.ndarray, *, crop: int, margin: i
     if my or mx or py or px:
         stack = np.pad(stack, ((0, 0), (my, my + py), (mx, mx + px)), mode="reflect")
         labels = np.pad(labels, ((my, my + py), (mx, mx + px)), mode="reflect")
-    i = int(rng.integers(labels.shape[0] - crop + 1))
-    j = int(rng.integers(labels.shape[1] - crop + 1))
+    if foreground and labels.any():
+        cy, cx = np.unravel_index(rng.choice(np.flatnonzero(labels)), labels.shape)
+        i = int(rng.integers(max(0, cy - crop + 1), min(cy, labels.shape[0] - crop) + 1))
+        j = int(rng.integers(max(0, cx - crop + 1), min(cx, labels.shape[1] - crop) + 1))
+    else:
+        i = int(rng.integers(labels.shape[0] - crop + 1))
+        j = int(rng.integers(labels.shape[1] - crop + 1))
     lab = labels[i:i + crop, j:j + crop].astype(np.int32)
     fg, bd = targets_from_labels(lab)
     # A particle near (not on) the edge and its mirror copy share an id: as instances (validation
@@ -217,12 +223,16 @@ class DiskFrames:
         Dataset folders, or folders of datasets (a generated benchmark suite split).
     margin : int
         Mirrored margin (px), as at inference.
+    foreground_fraction : float
+        Share of the crops forced to hold a particle pixel (nnU-Net's foreground oversampling,
+        Isensee et al., Nat. Methods 18, 203 (2021), uses 1/3): a sparse scenario's random crop
+        is mostly background, so its particles would take a small part of the gradient.
     """
 
-    def __init__(self, paths: Sequence[str | Path], *, margin: int = 0) -> None:
+    def __init__(self, paths: Sequence[str | Path], *, margin: int = 0, foreground_fraction: float = 0.0) -> None:
         from simulator.dataset import open_dataset
 
-        self.margin = margin
+        self.margin, self.foreground_fraction = margin, foreground_fraction
         self.videos: list[tuple[np.ndarray, np.ndarray]] = []
         self.names: list[str] = []
         for p in paths:
@@ -242,7 +252,10 @@ class DiskFrames:
         for _ in range(n):
             x, labels = self.videos[int(rng.integers(len(self.videos)))]
             t = int(rng.integers(x.shape[0]))
-            sample = mirrored_crop(context_stack(x, t, context), labels[t], crop=crop, margin=self.margin, rng=rng)
+            # no draw without oversampling: the batches of earlier runs stay the same
+            fg = self.foreground_fraction > 0 and rng.random() < self.foreground_fraction
+            sample = mirrored_crop(context_stack(x, t, context), labels[t], crop=crop, margin=self.margin, rng=rng,
+                                   foreground=fg)
             samples.append(augment(*sample, rng))
         return _stack(samples)
 

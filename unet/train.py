@@ -147,7 +147,8 @@ def _check_resumed_options(ckpt_path: Path, saved: str | None, cfg: TrainConfig)
     if saved is None:  # a checkpoint written before the options were stored
         log.warning("%s records no training options: they cannot be checked against this command's", ckpt_path)
         return
-    before, now = json.loads(saved), asdict(cfg)
+    # an option added after the checkpoint was written had its default (the earlier behaviour)
+    before, now = {**asdict(TrainConfig()), **json.loads(saved)}, asdict(cfg)
     for name in sorted(set(before) | set(now)):
         if name not in _RESUMABLE_CHANGES and before.get(name) != now.get(name):
             raise UserError(f"--resume {ckpt_path.parent}: its checkpoint was trained with {name} = "
@@ -189,7 +190,7 @@ def train(
         raise UserError(f"--out {out}: folder exists and is not empty (use --resume to continue it)")
     source = source or SimulatedClips(cfg.presets or None)
     # user errors in --data before anything is written
-    disk = DiskFrames(cfg.data, margin=cfg.margin) if cfg.data else None
+    disk = DiskFrames(cfg.data, margin=cfg.margin, foreground_fraction=cfg.foreground_fraction) if cfg.data else None
     sampler: Sampler = disk or ClipSampler(source, margin=cfg.margin)
     val_sampler: Sampler = (DiskFrames(cfg.val_data, margin=cfg.margin) if cfg.val_data
                             else ClipSampler(source, margin=cfg.margin))

@@ -34,3 +34,5 @@ class TrainConfig:
     #: mirrored margin (px) around every frame, in training crops and at inference
     #: (:func:`unet.infer.predict_logits`); models saved without it used 0
     margin: int = 32
+    #: share of the training crops forced to hold a particle (:class:`unet.data.DiskFrames`; data on disk)
+    foreground_fraction: float = 0.0

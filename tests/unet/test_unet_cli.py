@@ -13,6 +13,7 @@ from benchmark.cli import main
     (["--preset", "nope"], "--preset 'nope' is unknown"),
     (["--device", "tpu"], "--device 'tpu'"),
     (["--crop", "100"], "crop a multiple"),
+    (["--foreground-fraction", "1.5"], "--foreground-fraction 1.5: expected between 0 and 1"),
 ])
 def test_train_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str) -> None:
     assert main(["train", "--out", str(tmp_path / "m"), "--steps", "1", *extra]) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import json
 from itertools import islice
 from pathlib import Path
 
@@ -117,6 +118,9 @@ def test_disk_frames_samples_crops_of_a_dataset(tmp_path: Path) -> None:
     assert x2.shape == (1, 1, 64, 64)
     with pytest.raises(DatasetError, match="not a dataset"):
         DiskFrames([tmp_path / "nothing"])
+    oversampled = DiskFrames([suite], foreground_fraction=1.0)
+    _, y, _ = oversampled(np.random.default_rng(0), 16, 3, 16)
+    assert (y[:, 0].reshape(16, -1).max(1) > 0).all()  # every crop holds a particle
 
 
 def test_train_on_disk_data_tunes_postprocessing(tmp_path: Path) -> None:
@@ -151,6 +155,12 @@ def test_resume_with_other_options_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"margin = 32, this command has margin = 16"):
         train(tmp_path / "m", _cfg(steps=8, val_every=4, crop=32, base_width=4, val_clips=2, margin=16),
               source=disc_clips, progress=False, resume=True)
+    # a checkpoint written before an option existed was trained with its default: it resumes
+    ckpt = tmp_path / "m" / "checkpoint.pt"
+    state = torch.load(ckpt, weights_only=True)
+    options = json.loads(state["config"])
+    del options["foreground_fraction"]
+    torch.save({**state, "config": json.dumps(options)}, ckpt)
     # more steps, another validation cadence: allowed
     train(tmp_path / "m", _cfg(steps=10, val_every=5, crop=32, base_width=4, val_clips=2), source=disc_clips,
           progress=False, resume=True)
