@@ -88,9 +88,13 @@ def _train(args: argparse.Namespace) -> int:
     ):
         if not ok:
             raise UserError(f"{option} {value}: expected {expected}")
+    if args.foreground_fraction > 0 and not args.data:
+        raise UserError(f"--foreground-fraction {args.foreground_fraction}: applies to the crops of --data, "
+                        "and no --data was given (streamed clips are drawn whole)")
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, crop=args.crop,
                       context=args.context, depth=args.depth, base_width=args.base_width, norm=args.norm,
-                      dropout=args.dropout, margin=args.margin, foreground_fraction=args.foreground_fraction, presets=list(args.preset), val_clips=args.val_clips,
+                      dropout=args.dropout, margin=args.margin, foreground_fraction=args.foreground_fraction,
+                      presets=list(args.preset), val_clips=args.val_clips,
                       val_every=args.val_every, workers=args.workers, data=list(args.data),
                       val_data=list(args.val_data), tune_postprocess=not args.no_tune_postprocess)
     command = "nanoaq " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else None

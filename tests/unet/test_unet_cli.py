@@ -14,6 +14,7 @@ from benchmark.cli import main
     (["--device", "tpu"], "--device 'tpu'"),
     (["--crop", "100"], "crop a multiple"),
     (["--foreground-fraction", "1.5"], "--foreground-fraction 1.5: expected between 0 and 1"),
+    (["--foreground-fraction", "0.3"], "--foreground-fraction 0.3: applies to the crops of --data"),
 ])
 def test_train_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str) -> None:
     assert main(["train", "--out", str(tmp_path / "m"), "--steps", "1", *extra]) == 2
