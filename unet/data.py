@@ -160,8 +160,9 @@ def mirrored_crop(stack: np.ndarray, labels: np.ndarray, *, crop: int, margin: i
     if my or mx or py or px:
         stack = np.pad(stack, ((0, 0), (my, my + py), (mx, mx + px)), mode="reflect")
         labels = np.pad(labels, ((my, my + py), (mx, mx + px)), mode="reflect")
-    if foreground and labels.any():
-        cy, cx = np.unravel_index(rng.choice(np.flatnonzero(labels)), labels.shape)
+    particle_px = np.flatnonzero(labels) if foreground else None
+    if particle_px is not None and particle_px.size:
+        cy, cx = np.unravel_index(rng.choice(particle_px), labels.shape)
         i = int(rng.integers(max(0, cy - crop + 1), min(cy, labels.shape[0] - crop) + 1))
         j = int(rng.integers(max(0, cx - crop + 1), min(cx, labels.shape[1] - crop) + 1))
     else:
