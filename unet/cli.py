@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stop-at", type=int, default=None,
                    help="stop after this step with a checkpoint (continue later with --resume; same weights)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (mixed precision on cuda)")
+    p.add_argument("--bf16", action="store_true",
+                   help="bfloat16 mixed precision (CPU or cuda): 2.2x faster steps measured on a CPU with AMX and "
+                        "AVX512-BF16; on a CPU without bfloat16 units it can be slower than float32")
     p.add_argument("--resume", action="store_true", help="continue from MODELDIR/checkpoint.pt")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -94,7 +97,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, crop=args.crop,
                       context=args.context, depth=args.depth, base_width=args.base_width, norm=args.norm,
                       dropout=args.dropout, margin=args.margin, foreground_fraction=args.foreground_fraction,
-                      presets=list(args.preset), val_clips=args.val_clips,
+                      bf16=args.bf16, presets=list(args.preset), val_clips=args.val_clips,
                       val_every=args.val_every, workers=args.workers, data=list(args.data),
                       val_data=list(args.val_data), tune_postprocess=not args.no_tune_postprocess)
     command = "nanoaq " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else None

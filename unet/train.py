@@ -1,5 +1,6 @@
-"""Training loop: AdamW, cosine schedule with warm-up, mixed precision on GPU, fixed validation
-set, CSV log, loss/score plot, checkpoints and exact resume.
+"""Training loop: AdamW, cosine schedule with warm-up, mixed precision (float16 on GPU, bfloat16 on
+request on either device), fixed validation set, CSV log, loss/score plot, checkpoints and exact
+resume.
 
 Loss: binary cross-entropy on both heads (boundary pixels weighted ``BOUNDARY_POS_WEIGHT``, they
 are rare) plus a soft Dice term on the foreground (Milletari et al., V-Net, 3DV 2016), the usual
@@ -198,8 +199,11 @@ def train(
     torch.manual_seed(cfg.seed)  # torch's generator of this process: initial weights (and dropout)
     model = UNet(cfg.context, cfg.depth, cfg.base_width, cfg.norm, cfg.dropout).to(dev)  # type: ignore[arg-type]
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    use_amp = dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    # mixed precision: float16 autocast with loss scaling on CUDA, or bfloat16 autocast on either
+    # device (bfloat16 has float32's exponent range: no loss scaling)
+    amp_dtype = torch.bfloat16 if cfg.bf16 else torch.float16
+    use_amp = cfg.bf16 or dev.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     start = 0
     if resume and ckpt_path.is_file():
         state = torch.load(ckpt_path, map_location=dev, weights_only=True)
@@ -227,7 +231,7 @@ def train(
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-        with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=use_amp):
+        with torch.autocast(device_type=dev.type, dtype=amp_dtype, enabled=use_amp):
             loss = _loss(model(x), y)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()

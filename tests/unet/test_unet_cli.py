@@ -23,11 +23,12 @@ def test_train_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert not (tmp_path / "m").exists()
 
 
-def test_train_margin_reaches_the_model(tmp_path: Path) -> None:
-    """--margin is stored in the model and used (it was once parsed, validated and dropped)."""
+def test_train_options_reach_the_model(tmp_path: Path) -> None:
+    """--margin and --bf16 are stored in the model and used (--margin was once parsed, validated and dropped)."""
     from unet.io import load_model
 
     assert main(["train", "--out", str(tmp_path / "m"), "--steps", "2", "--val-every", "2", "--val-clips", "1",
                  "--crop", "32", "--depth", "1", "--base-width", "4", "--context", "1", "--margin", "8",
-                 "--preset", "growth-coalescence", "--no-tune-postprocess"]) == 0
-    assert load_model(tmp_path / "m")[1]["training"]["margin"] == 8
+                 "--preset", "growth-coalescence", "--no-tune-postprocess", "--bf16"]) == 0
+    training = load_model(tmp_path / "m")[1]["training"]
+    assert training["margin"] == 8 and training["bf16"] is True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import json
 from itertools import islice
 from pathlib import Path
 
@@ -81,6 +80,26 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path: Path) -
           source=disc_clips, progress=False)
     c = load_file(str(tmp_path / "other" / "model.safetensors"))
     assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_bf16_training_learns_and_resumes_exactly(tmp_path: Path) -> None:
+    """bfloat16 autocast (``nanoaq train --bf16``) learns the discs as float32 does, its forward
+    pass is really in bfloat16 (other weights than float32's), and a stopped run resumes to the
+    same weights, bit for bit, on the CPU."""
+    assert train(tmp_path / "learn", _cfg(steps=60, bf16=True), source=disc_clips, progress=False)["val_f1"] > 0.3
+    cfg = _cfg(steps=12, val_every=5, crop=32, base_width=4, val_clips=2, bf16=True)
+    train(tmp_path / "whole", cfg, source=disc_clips, progress=False)
+    train(tmp_path / "cut", cfg, source=disc_clips, progress=False, stop_at=7)
+    train(tmp_path / "cut", cfg, source=disc_clips, progress=False, resume=True)
+    train(tmp_path / "fp32", _cfg(steps=12, val_every=5, crop=32, base_width=4, val_clips=2),
+          source=disc_clips, progress=False)
+    whole, cut, fp32 = (load_file(str(tmp_path / d / "model.safetensors")) for d in ("whole", "cut", "fp32"))
+    assert all(torch.equal(whole[k], cut[k]) for k in whole)
+    assert {whole[k].dtype for k in whole} == {torch.float32, torch.int64}  # weights float32, BN's step count
+    assert not all(torch.equal(whole[k], fp32[k]) for k in whole)
+    with pytest.raises(UserError, match="bf16 = True, this command has bf16 = False"):
+        train(tmp_path / "cut", _cfg(steps=12, val_every=5, crop=32, base_width=4, val_clips=2), source=disc_clips,
+              progress=False, resume=True)
 
 
 def test_batches_depend_on_seed_and_step_only() -> None:
