@@ -286,17 +286,22 @@ def markdown_table(rows: list[dict]) -> str:
     lines = ["| what | compared with | measured | target | met |", "|---|---|---|---|---|"]
     for r in rows:
         met = "—" if r["met"] is None else ("yes" if r["met"] else "**no**")
-        note = f" ({r['note']})" if r.get("note") else ""
+        notes = [r["note"]] if r.get("note") else []
+        if r.get("measured"):  # kept from an earlier run by --only
+            notes.append(f"measured {r['measured']['utc'][:16]} at {r['measured']['commit']}")
+        note = f" ({'; '.join(notes)})" if notes else ""
         measured = f"{fmt(r['value'])} {r['unit']}{note}"
         lines.append(f"| {r['what']} | {r['compared_with']} | {measured} | {r['target']} | {met} |")
     return "\n".join(lines)
 
 
-def update_doc(doc: Path, table: str, env: dict[str, Any]) -> None:
-    """Replace the text between the table markers of ``doc`` (append them if absent)."""
+def update_doc(doc: Path, table: str, env: dict[str, Any], kept: bool = False) -> None:
+    """Replace the text between the table markers of ``doc`` (append them if absent); ``kept``: some
+    rows were kept from an earlier run (``--only``) and name when they were measured."""
     block = (f"{MARK_START}\n_Measured {env['utc']} at commit {env['commit']} on {env['cpu']} ({env['cores']} cores), "
              f"load average {env['load_average_1min_start']:.2f} → {env['load_average_1min_end']:.2f}"
-             f"{' (--quick)' if env.get('quick') else ''}._\n\n{table}\n{MARK_END}")
+             f"{' (--quick)' if env.get('quick') else ''}"
+             f"{'; rows that name a date were kept from an earlier run' if kept else ''}._\n\n{table}\n{MARK_END}")
     text = doc.read_text(encoding="utf-8") if doc.is_file() else "# Performance\n\n"
     if MARK_START in text and MARK_END in text:
         head, rest = text.split(MARK_START, 1)
@@ -342,14 +347,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.only and args.out.is_file():  # keep the rows not measured this time
         previous = json.loads(args.out.read_text(encoding="utf-8"))
         ids = {r["id"] for r in rows}
-        rows = [r for r in previous.get("rows", []) if r["id"] not in ids] + rows
+        when = {k: previous.get("environment", {}).get(k, "?") for k in ("utc", "commit")}
+        rows = [{**r, "measured": r.get("measured", when)} for r in previous.get("rows", []) if r["id"] not in ids] + rows
         stages = stages or previous.get("render_stages_ms", {})
         order = ["render", "dynamics", "metrics", "unet"]
         rows.sort(key=lambda r: next((i for i, k in enumerate(order) if r["id"].startswith(k)), len(order)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"schema_version": 1, "environment": env, "rows": rows,
                                     "render_stages_ms": stages}, indent=2) + "\n", encoding="utf-8")
-    update_doc(args.doc, markdown_table(rows), env)
+    update_doc(args.doc, markdown_table(rows), env, kept=any(r.get("measured") for r in rows))
     print(f"wrote {args.out} and the table of {args.doc}")
     return 0
 
