@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep the default post-processing thresholds instead of choosing them on --data")
     p.add_argument("--stop-at", type=int, default=None,
                    help="stop after this step with a checkpoint (continue later with --resume; same weights)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (mixed precision on cuda)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (float16 mixed precision on cuda, bfloat16 with --bf16)")
     p.add_argument("--bf16", action="store_true",
                    help="bfloat16 mixed precision (CPU or cuda): 2.2x faster steps measured on a CPU with AMX and "
                         "AVX512-BF16; on a CPU without bfloat16 units it can be slower than float32")

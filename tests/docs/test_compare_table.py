@@ -1,0 +1,41 @@
+"""``benchmarks/compare.py``'s table: rows kept from an earlier run by ``--only`` name when they were measured."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+_COMPARE = Path(__file__).resolve().parents[2] / "benchmarks" / "compare.py"
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def _compare(monkeypatch: pytest.MonkeyPatch):
+    for var in _THREAD_VARS:  # the script pins them to 1 at import: restore them after the test
+        monkeypatch.setenv(var, os.environ.get(var, "1"))
+    spec = importlib.util.spec_from_file_location("nanoaq_bench_compare", _COMPARE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_kept_rows_name_their_measurement(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    compare = _compare(monkeypatch)
+    new = {"id": "unet_cpu", "what": "U-Net", "compared_with": "-", "value": 5.4, "unit": "frames/s",
+           "target": "report", "met": None}
+    kept = {"id": "render_floor", "what": "render", "compared_with": "floor", "value": 1.72, "unit": "x the floor",
+            "target": "<= 2.0", "met": True, "note": "cold 1.9",
+            "measured": {"utc": "2026-11-25T01:16:55+00:00", "commit": "1cde7c2"}}
+    table = compare.markdown_table([kept, new])
+    assert "1.72 x the floor (cold 1.9; measured 2026-11-25T01:16 at 1cde7c2)" in table
+    assert "| 5.4 frames/s |" in table
+    env = {"utc": "2026-11-25T06:31", "commit": "abc1234", "cpu": "cpu", "cores": 2,
+           "load_average_1min_start": 0.7, "load_average_1min_end": 0.8}
+    doc = tmp_path / "PERFORMANCE.md"
+    compare.update_doc(doc, table, env, kept=True)
+    assert "rows that name a date were kept from an earlier run" in doc.read_text()
+    compare.update_doc(doc, compare.markdown_table([new]), env)
+    text = doc.read_text()
+    assert "kept from an earlier run" not in text and text.count(compare.MARK_START) == 1
