@@ -205,7 +205,7 @@ def train(
     # device (bfloat16 has float32's exponent range: no loss scaling)
     amp_dtype = torch.bfloat16 if cfg.bf16 else torch.float16
     use_amp = cfg.bf16 or dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    scaler = torch.amp.GradScaler("cuda", enabled=dev.type == "cuda" and not cfg.bf16)
     start = 0
     if resume and ckpt_path.is_file():
         state = torch.load(ckpt_path, map_location=dev, weights_only=True)
