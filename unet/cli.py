@@ -47,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base-width", type=int, default=d.base_width)
     p.add_argument("--norm", default=d.norm, choices=["batch", "group", "instance", "none"])
     p.add_argument("--dropout", type=float, default=d.dropout)
+    p.add_argument("--input-pyramid", action="store_true",
+                   help="hand every encoder stage the input frames average-pooled to its scale")
     p.add_argument("--margin", type=int, default=d.margin,
                    help=f"mirrored margin (px) around every frame in training and at inference (default {d.margin})")
     p.add_argument("--foreground-fraction", type=float, default=d.foreground_fraction,
@@ -96,9 +98,9 @@ def _train(args: argparse.Namespace) -> int:
                         "and no --data was given (streamed clips are drawn whole)")
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, crop=args.crop,
                       context=args.context, depth=args.depth, base_width=args.base_width, norm=args.norm,
-                      dropout=args.dropout, margin=args.margin, foreground_fraction=args.foreground_fraction,
-                      bf16=args.bf16, presets=list(args.preset), val_clips=args.val_clips,
-                      val_every=args.val_every, workers=args.workers, data=list(args.data),
+                      dropout=args.dropout, input_pyramid=args.input_pyramid, margin=args.margin,
+                      foreground_fraction=args.foreground_fraction, bf16=args.bf16, presets=list(args.preset),
+                      val_clips=args.val_clips, val_every=args.val_every, workers=args.workers, data=list(args.data),
                       val_data=list(args.val_data), tune_postprocess=not args.no_tune_postprocess)
     command = "nanoaq " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else None
     from unet.train import train  # PyTorch is imported only when a training runs

@@ -29,7 +29,7 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "model.json"
 DEFAULT_MODEL = Path(__file__).resolve().parent / "weights" / "default.safetensors"
 _PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
-_ARCH_KEYS = ("in_channels", "depth", "base_width", "norm", "dropout", "out_channels")
+_ARCH_KEYS = ("in_channels", "depth", "base_width", "norm", "dropout", "out_channels", "input_pyramid")
 
 
 def resolve_model_path(path: str | os.PathLike[str] | None) -> tuple[Path, Path]:

@@ -49,10 +49,18 @@ class ConvBlock(nn.Sequential):
 
 
 class Down(nn.Sequential):
-    """2×2 max-pool then :class:`ConvBlock`: (N, c_in, H, W) -> (N, c_out, H/2, W/2)."""
+    """2×2 max-pool, optionally joined by extra channels, then :class:`ConvBlock`.
+
+    (N, c_in, H, W) [and extra (N, c_extra, H/2, W/2), ``c_in + c_extra`` the block's input] ->
+    (N, c_out, H/2, W/2).
+    """
 
     def __init__(self, c_in: int, c_out: int, norm: Norm, dropout: float) -> None:
         super().__init__(nn.MaxPool2d(2), ConvBlock(c_in, c_out, norm, dropout))
+
+    def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        pooled = self[0](x)
+        return self[1](pooled if extra is None else torch.cat([pooled, extra], dim=1))
 
 
 class Up(nn.Module):
@@ -87,6 +95,12 @@ class UNet(nn.Module):
         Channel dropout probability inside each block (0 = none).
     out_channels : int
         Output heads (:data:`HEADS`: foreground, boundary).
+    input_pyramid : bool
+        Also hand every encoder stage the input frames average-pooled to its scale (an input
+        image pyramid, as in Oktay et al., "Attention U-Net", MIDL 2018).  A 2^k×2^k average has
+        4^k times less Poisson variance per pixel, and a particle that moves a few pixels between
+        frames moves by at most one pixel there, so the stage's 3×3 convolutions can add up a
+        faint moving particle's neighbouring frames that the full-resolution stem cannot align.
 
     Shapes
     ------
@@ -101,17 +115,22 @@ class UNet(nn.Module):
         norm: Norm = "batch",
         dropout: float = 0.0,
         out_channels: int = len(HEADS),
+        input_pyramid: bool = False,
     ) -> None:
         super().__init__()
         if depth < 1 or base_width < 2 or in_channels < 1:
             raise ValueError(f"depth={depth}, base_width={base_width}, in_channels={in_channels}: expected >=1, >=2, >=1")
         _norm(norm, 2)  # validate early
         self.depth = depth
+        self.input_pyramid = input_pyramid
         self.hparams = {"in_channels": in_channels, "depth": depth, "base_width": base_width,
                         "norm": norm, "dropout": dropout, "out_channels": out_channels}
+        if input_pyramid:  # stored only when set: models saved before the option rebuild as they were
+            self.hparams["input_pyramid"] = True
         widths = [base_width * 2**k for k in range(depth + 1)]
+        extra = in_channels if input_pyramid else 0
         self.stem = ConvBlock(in_channels, widths[0], norm, dropout)
-        self.down = nn.ModuleList(Down(widths[k], widths[k + 1], norm, dropout) for k in range(depth))
+        self.down = nn.ModuleList(Down(widths[k] + extra, widths[k + 1], norm, dropout) for k in range(depth))
         self.up = nn.ModuleList(Up(widths[k + 1], widths[k], widths[k], norm, dropout) for k in reversed(range(depth)))
         self.head = nn.Conv2d(widths[0], out_channels, 1)
 
@@ -120,7 +139,9 @@ class UNet(nn.Module):
         x0 = self.stem(x)                     # (N, w, H, W)
         skips = [x0]
         for down in self.down:                # x1 ... x_depth: (N, w 2^k, H/2^k, W/2^k)
-            skips.append(down(skips[-1]))
+            if self.input_pyramid:
+                x = nn.functional.avg_pool2d(x, 2)  # the frames at this stage's scale
+            skips.append(down(skips[-1], x if self.input_pyramid else None))
         u = skips.pop()                       # bottleneck
         for up in self.up:                    # u_depth ... u1
             u = up(u, skips.pop())

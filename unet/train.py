@@ -199,7 +199,8 @@ def train(
                             else ClipSampler(source, margin=cfg.margin))
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)  # torch's generator of this process: initial weights (and dropout)
-    model = UNet(cfg.context, cfg.depth, cfg.base_width, cfg.norm, cfg.dropout).to(dev)  # type: ignore[arg-type]
+    model = UNet(cfg.context, cfg.depth, cfg.base_width, cfg.norm, cfg.dropout,  # type: ignore[arg-type]
+                 input_pyramid=cfg.input_pyramid).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     # mixed precision: float16 autocast with loss scaling on CUDA, or bfloat16 autocast on either
     # device (bfloat16 has float32's exponent range: no loss scaling)

@@ -39,3 +39,5 @@ class TrainConfig:
     #: forward pass under bfloat16 autocast (weights, optimizer and loss stay float32): on a CPU with
     #: AMX or AVX512-BF16 a step is ~2x faster; on CUDA it replaces the float16 autocast
     bf16: bool = False
+    #: hand every encoder stage the input frames average-pooled to its scale (:class:`unet.model.UNet`)
+    input_pyramid: bool = False

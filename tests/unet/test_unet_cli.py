@@ -24,11 +24,14 @@ def test_train_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_train_options_reach_the_model(tmp_path: Path) -> None:
-    """--margin and --bf16 are stored in the model and used (--margin was once parsed, validated and dropped)."""
+    """--margin, --bf16 and --input-pyramid are stored in the model and used (--margin was once parsed,
+    validated and dropped)."""
     from unet.io import load_model
 
     assert main(["train", "--out", str(tmp_path / "m"), "--steps", "2", "--val-every", "2", "--val-clips", "1",
                  "--crop", "32", "--depth", "1", "--base-width", "4", "--context", "1", "--margin", "8",
-                 "--preset", "growth-coalescence", "--no-tune-postprocess", "--bf16"]) == 0
-    training = load_model(tmp_path / "m")[1]["training"]
-    assert training["margin"] == 8 and training["bf16"] is True
+                 "--preset", "growth-coalescence", "--no-tune-postprocess", "--bf16", "--input-pyramid"]) == 0
+    model, cfg = load_model(tmp_path / "m")
+    training = cfg["training"]
+    assert training["margin"] == 8 and training["bf16"] is True and training["input_pyramid"] is True
+    assert model.input_pyramid and cfg["architecture"]["input_pyramid"] is True

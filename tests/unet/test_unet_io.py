@@ -29,6 +29,11 @@ def test_round_trip(tmp_path: Path) -> None:
     save_model(tmp_path / "x.safetensors", model, {})
     assert load_model(tmp_path / "x.safetensors")[1]["architecture"]["base_width"] == 4
     assert not list((tmp_path / "m").glob("*.tmp"))
+    pyramid = UNet(in_channels=3, depth=2, base_width=4, input_pyramid=True).eval()
+    save_model(tmp_path / "p", pyramid, {})
+    loaded, cfg = load_model(tmp_path / "p")
+    assert loaded.input_pyramid and cfg["architecture"]["input_pyramid"] is True
+    torch.testing.assert_close(loaded(x), pyramid(x))
 
 
 def test_bad_model_folders(tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
-"""Shapes and construction of the U-Net."""
+"""Shapes and construction of the U-Net, and its input pyramid."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from unet.model import HEADS, UNet
 
@@ -25,3 +26,19 @@ def test_hparams_and_errors() -> None:
         UNet(norm="layer")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="depth"):
         UNet(depth=0)
+
+
+def test_input_pyramid_hands_every_stage_the_frames_at_its_scale() -> None:
+    """Each encoder stage's block receives, after its pooled features, the input frames
+    average-pooled 2^(k+1)× (and nothing else changes: same output shape, hparams record it)."""
+    torch.manual_seed(0)
+    model = UNet(in_channels=3, depth=3, base_width=4, input_pyramid=True).eval()
+    assert model.hparams["input_pyramid"] is True and "input_pyramid" not in UNet(3, 3, 4).hparams
+    seen: dict[int, torch.Tensor] = {}
+    for k, down in enumerate(model.down):
+        down[1].register_forward_pre_hook(lambda _m, args, k=k: seen.__setitem__(k, args[0]))
+    x = torch.randn(2, 3, 32, 48)
+    assert model(x).shape == (2, len(HEADS), 32, 48)
+    for k in range(3):
+        assert seen[k].shape[1] == 4 * 2**k + 3
+        torch.testing.assert_close(seen[k][:, -3:], F.avg_pool2d(x, 2 ** (k + 1)))
