@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base-width", type=int, default=d.base_width)
     p.add_argument("--norm", default=d.norm, choices=["batch", "group", "instance", "none"])
     p.add_argument("--dropout", type=float, default=d.dropout)
-    p.add_argument("--input-pyramid", action="store_true",
+    p.add_argument("--input-pyramid", action="store_true", default=d.input_pyramid,
                    help="hand every encoder stage the input frames average-pooled to its scale")
     p.add_argument("--margin", type=int, default=d.margin,
                    help=f"mirrored margin (px) around every frame in training and at inference (default {d.margin})")

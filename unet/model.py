@@ -96,11 +96,12 @@ class UNet(nn.Module):
     out_channels : int
         Output heads (:data:`HEADS`: foreground, boundary).
     input_pyramid : bool
-        Also hand every encoder stage the input frames average-pooled to its scale (an input
-        image pyramid, as in Oktay et al., "Attention U-Net", MIDL 2018).  A 2^k×2^k average has
-        4^k times less Poisson variance per pixel, and a particle that moves a few pixels between
-        frames moves by at most one pixel there, so the stage's 3×3 convolutions can add up a
-        faint moving particle's neighbouring frames that the full-resolution stem cannot align.
+        Also hand every encoder stage the input frames average-pooled to its scale (the
+        multi-scale input layer of M-Net, Fu et al., IEEE Trans. Med. Imaging 37, 1597 (2018)).  A
+        2^k×2^k average has 4^k times less Poisson variance per pixel, and a particle that moves
+        4 px between frames moves by at most one pixel from the 4×-pooled stage on, so that
+        stage's 3×3 convolutions can add up a faint moving particle's neighbouring frames that
+        the full-resolution stem cannot align.
 
     Shapes
     ------
@@ -138,10 +139,11 @@ class UNet(nn.Module):
         """(N, C, H, W) frames -> (N, 2, H, W) logits (foreground, boundary)."""
         x0 = self.stem(x)                     # (N, w, H, W)
         skips = [x0]
+        frames = x
         for down in self.down:                # x1 ... x_depth: (N, w 2^k, H/2^k, W/2^k)
             if self.input_pyramid:
-                x = nn.functional.avg_pool2d(x, 2)  # the frames at this stage's scale
-            skips.append(down(skips[-1], x if self.input_pyramid else None))
+                frames = nn.functional.avg_pool2d(frames, 2)  # the frames at this stage's scale
+            skips.append(down(skips[-1], frames if self.input_pyramid else None))
         u = skips.pop()                       # bottleneck
         for up in self.up:                    # u_depth ... u1
             u = up(u, skips.pop())

@@ -24,20 +24,20 @@ from unet.calibrate import match_counts
 from unet.data import DiskFrames
 from unet.infer import logits_of_normalized
 from unet.io import load_model
+from unet.model import UNet
 from unet.postprocess import instances_from_probabilities
 
 
-def repeated_centre(x: np.ndarray, t: int) -> np.ndarray:
-    """(T, Y, X) frames with every frame replaced by frame ``t``."""
-    return np.broadcast_to(x[t], x.shape)
+def counts(model: UNet, post: dict, x: np.ndarray, labels: np.ndarray, *, margin: int, repeat: bool) -> np.ndarray:
+    """(found, predicted, true) at IoU 0.5 over the frames of one normalised (T, Y, X) video.
 
-
-def counts(model, post: dict, x: np.ndarray, labels: np.ndarray, *, margin: int, repeat: bool) -> np.ndarray:
-    """(found, predicted, true) at IoU 0.5 over the frames of one normalised video."""
+    ``repeat``: each frame is segmented alone, as a one-frame video, whose stack of neighbours is
+    that frame repeated (:func:`unet.infer.context_stack` repeats the edge frames).
+    """
     total = np.zeros(3, np.int64)
     for t in range(x.shape[0]):
-        stack = repeated_centre(x, t) if repeat else x
-        logits = next(logits_of_normalized(stack, model, frames=[t], margin=margin))
+        video, frame = (x[t:t + 1], 0) if repeat else (x, t)
+        logits = next(logits_of_normalized(video, model, frames=[frame], margin=margin))
         p = 1 / (1 + np.exp(-logits))
         matched, n_pred, n_true = match_counts(instances_from_probabilities(p[0], p[1], **post), labels[t],
                                                thresholds=(0.5,))
@@ -61,7 +61,7 @@ def main() -> None:
         if wanted and not any(w in cell for w in wanted):
             continue
         both = np.stack([counts(model, cfg["postprocess"], x, labels, margin=margin, repeat=r) for r in (False, True)])
-        per_cell[cell] = per_cell.get(cell, 0) + both
+        per_cell[cell] = per_cell[cell] + both if cell in per_cell else both
     print(f"{'cell':<28}{'found with neighbours':>24}{'F1':>7}{'found, centre repeated':>25}{'F1':>7}")
     for cell, ((f0, p0, t0), (f1, p1, t1)) in per_cell.items():
         print(f"{cell:<28}{f'{f0} / {t0}':>24}{2 * f0 / max(p0 + t0, 1):>7.3f}"

@@ -43,8 +43,8 @@ DFT of the particle's signal ``E − B`` in frame k, ``N`` the pixels of a frame
 stays put gains little from more frames once ``σ²/K`` falls below ``P_c`` (the clutter does not
 average away); one that moves sees the clutter behind it change.  The script reports this d' as
 the stationary approximation's ratio with and without clutter applied to the exact d'^2 above
-(exact without clutter, and exact for faint particles, whose ``E ≈ B`` makes the Poisson noise
-stationary).
+(exact without clutter; close to exact for faint particles, whose ``E ≈ B`` makes the Poisson
+noise nearly stationary, though the background still varies over the field).
 
     python docs/unet/detection_limit.py [--tier standard --videos 2 --context 5 --json OUT]
 """
@@ -149,7 +149,9 @@ def clutter_power(clutter: list[np.ndarray]) -> np.ndarray:
     """Radially averaged power spectrum (rfft2 half-plane) of same-shaped clutter fields.
 
     Normalised as the periodogram ``|DFT(c - mean)|^2 / N``: white noise of variance ``s^2`` has
-    ``s^2`` at every frequency.  Rings one frequency step wide, pooled over the fields.
+    ``s^2`` at every frequency.  Rings one frequency step wide, pooled over the fields.  The zero
+    frequency, which a field's own mean cannot estimate (it is subtracted), takes the lowest ring's
+    value: a smooth spectrum, and an observer that is not told each video's mean clutter.
     """
     H, W = clutter[0].shape
     rings = np.rint(np.hypot(*np.meshgrid(np.fft.fftfreq(H) * max(H, W), np.fft.rfftfreq(W) * max(H, W),
@@ -158,6 +160,7 @@ def clutter_power(clutter: list[np.ndarray]) -> np.ndarray:
     power = sum(np.abs(np.fft.rfft2(c - c.mean())) ** 2 for c in clutter) / (len(clutter) * H * W)
     ring_mean = (np.bincount(rings.ravel(), (weights * power).ravel())
                  / np.bincount(rings.ravel(), weights.ravel()))
+    ring_mean[0] = ring_mean[1]
     return ring_mean[rings]
 
 
@@ -193,7 +196,7 @@ def over_context(video: Video, context: int, clutter_psd: np.ndarray | None = No
                 for i, group in enumerate(([particle], seen)):
                     spectra, variances = [p.spectrum for p in group], [p.variance for p in group]
                     white = window_d2(spectra, variances, np.zeros_like(clutter_psd), shape)
-                    d2[i] *= window_d2(spectra, variances, clutter_psd, shape) / white if white > 0 else 0.0
+                    d2[i] *= (window_d2(spectra, variances, clutter_psd, shape) / white) if white > 0 else 0.0
             single.append(np.sqrt(d2[0]))
             multi.append(np.sqrt(d2[1]))
     return np.array(single), np.array(multi)
@@ -209,7 +212,7 @@ def main() -> None:
     args = p.parse_args()
     rows = []
     k = args.context
-    print(f"{'':<38}{'background known exactly':^46}|{'clutter known only statistically':^38}")
+    print(f"{'':<38}{'background known exactly':^38}  |{'clutter known only statistically':^36}")
     print(f"{'cell':<28}{'particles':>10}{'median d1':>10}{f'median d{k}':>10}{'d1>=5':>8}{f'd{k}>=5':>8}"
           f"{'F1 max':>8}  |{'clutter %':>10}{f'median d{k}':>10}{f'd{k}>=5':>8}{'F1 max':>8}")
     for task in suite_tasks(args.tier, split="test"):

@@ -58,18 +58,40 @@ def test_over_context_adds_d2_over_the_window() -> None:
 
 
 def test_clutter_power_keeps_the_variance_and_is_flat_for_white_noise() -> None:
-    """Ring averaging moves power only within a ring: the spectrum's mean over the plane is the
-    fields' variance (Parseval); white noise of variance 4 gives 4 at every frequency."""
+    """Ring averaging moves power only within a ring: the spectrum's sum over the non-zero
+    frequencies is the fields' variance (Parseval), and the zero frequency takes the lowest ring's
+    value; white noise of variance 4 gives 4 at every frequency."""
     rng = np.random.default_rng(1)
     fields = [ndimage.gaussian_filter(rng.standard_normal((64, 48)), 3, mode="wrap") for _ in range(3)]
     psd = dl.clutter_power(fields)
     weights = dl.half_plane_weights((64, 48))
-    assert (weights * psd).sum() / (64 * 48) == pytest.approx(np.mean([f.var() for f in fields]), rel=1e-9)
+    assert ((weights * psd).sum() - psd[0, 0]) / (64 * 48) == pytest.approx(np.mean([f.var() for f in fields]),
+                                                                          rel=1e-9)
+    assert psd[0, 0] == psd[1, 0] > 0
     white = dl.clutter_power([2 * rng.standard_normal((128, 128)) for _ in range(4)])
     ring = np.hypot(*np.meshgrid(np.fft.fftfreq(128) * 128, np.fft.rfftfreq(128) * 128, indexing="ij"))
     full_rings = (ring >= 8) & (ring <= 60)  # rings of >= 50 coefficients in each field
     assert np.abs(white[full_rings] - 4).max() < 1.0
     assert white.mean() == pytest.approx(4, rel=0.02)
+
+
+def test_window_d2_is_the_dense_hotelling_solve() -> None:
+    """On a small grid, d'^2 = s^T C^-1 s with the full (K·N)² covariance of white noise of variance
+    σ_k² in frame k plus one stationary clutter (circulant, from the spectrum) shared by the frames."""
+    rng = np.random.default_rng(4)
+    shape, variances = (6, 7), [0.5, 2.0, 1.0]
+    n = shape[0] * shape[1]
+    fy, fx = np.meshgrid(np.fft.fftfreq(6), np.fft.fftfreq(7), indexing="ij")
+    full_psd = 3.0 * np.exp(-10 * (fy**2 + fx**2)) + 0.2
+    # covariance of the clutter between pixels: the inverse DFT of its spectrum (circulant)
+    kernel = np.fft.ifft2(full_psd).real
+    iy, ix = np.divmod(np.arange(n), shape[1])
+    clutter_cov = kernel[(iy[:, None] - iy[None, :]) % shape[0], (ix[:, None] - ix[None, :]) % shape[1]]
+    cov = np.kron(np.ones((3, 3)), clutter_cov) + np.diag(np.repeat(variances, n))
+    signals = rng.normal(size=(3, *shape))
+    dense = signals.ravel() @ np.linalg.solve(cov, signals.ravel())
+    spectra = [np.fft.rfft2(s) for s in signals]
+    assert dl.window_d2(spectra, variances, full_psd[:, :4], shape) == pytest.approx(dense, rel=1e-9)
 
 
 def test_window_d2_without_clutter_is_the_sum_over_pixels_and_frames() -> None:
@@ -90,7 +112,7 @@ def test_window_d2_is_the_separation_of_the_hotelling_statistic_under_clutter(st
     yy, xx = np.mgrid[:32, :32]
     signals = np.array([-0.6 * ((yy - 16) ** 2 + (xx - 10 - step_px * k) ** 2 < 4**2) for k in range(3)])
     fy, fx = np.meshgrid(np.fft.fftfreq(32), np.fft.fftfreq(32), indexing="ij")
-    full_psd = 40.0 * np.exp(-((2 * np.pi * 3) ** 2) * (fy**2 + fx**2))  # Gaussian-correlated, σ 3 px
+    full_psd = 40.0 * np.exp(-((2 * np.pi * 3) ** 2) * (fy**2 + fx**2))  # white noise blurred by a σ 3 px Gaussian
     psd = full_psd[:, :17]
     spectra = [np.fft.rfft2(s) for s in signals]
     d2 = dl.window_d2(spectra, variances, psd, shape)
