@@ -178,8 +178,11 @@ def test_resume_with_other_options_is_refused(tmp_path: Path) -> None:
     ckpt = tmp_path / "m" / "checkpoint.pt"
     state = torch.load(ckpt, weights_only=True)
     options = json.loads(state["config"])
-    del options["foreground_fraction"]
+    del options["foreground_fraction"], options["input_pyramid"]
     torch.save({**state, "config": json.dumps(options)}, ckpt)
+    with pytest.raises(UserError, match=r"input_pyramid = False, this command has input_pyramid = True"):
+        train(tmp_path / "m", _cfg(steps=8, val_every=4, crop=32, base_width=4, val_clips=2, input_pyramid=True),
+              source=disc_clips, progress=False, resume=True)
     # more steps, another validation cadence: allowed
     train(tmp_path / "m", _cfg(steps=10, val_every=5, crop=32, base_width=4, val_clips=2), source=disc_clips,
           progress=False, resume=True)
