@@ -186,6 +186,7 @@ def over_context(video: Video, context: int, clutter_psd: np.ndarray | None = No
     the stationary approximation's d'^2 with the clutter over the same without it.
     """
     half, frames, shape = context // 2, video.frames, video.clutter.shape
+    no_clutter = None if clutter_psd is None else np.zeros_like(clutter_psd)
     single, multi = [], []
     for t, frame in enumerate(frames):
         window = frames[max(0, t - half):t + half + 1]
@@ -195,7 +196,7 @@ def over_context(video: Video, context: int, clutter_psd: np.ndarray | None = No
             if clutter_psd is not None:
                 for i, group in enumerate(([particle], seen)):
                     spectra, variances = [p.spectrum for p in group], [p.variance for p in group]
-                    white = window_d2(spectra, variances, np.zeros_like(clutter_psd), shape)
+                    white = window_d2(spectra, variances, no_clutter, shape)
                     d2[i] *= (window_d2(spectra, variances, clutter_psd, shape) / white) if white > 0 else 0.0
             single.append(np.sqrt(d2[0]))
             multi.append(np.sqrt(d2[1]))
