@@ -599,6 +599,14 @@ class Simulation:
         self._imager.add(out, tau_p, haadf, thick, weight=weight)
         return labels
 
+    @property
+    def background_electrons(self) -> np.ndarray:
+        """Expected electrons per pixel of the cell without particles (windows and liquid, its random
+        thickness variation included, after the optics' blur), (Y, X) float; read-only view."""
+        view = self._imager.background_blurred.view()
+        view.flags.writeable = False
+        return view
+
     def expected_electrons(self, positions_nm: np.ndarray, angles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Expected electrons per pixel (before the detector) and labels for one particle state."""
         out = self._imager.background_blurred.copy()

@@ -121,6 +121,8 @@ class UNet(nn.Module):
         super().__init__()
         if depth < 1 or base_width < 2 or in_channels < 1:
             raise ValueError(f"depth={depth}, base_width={base_width}, in_channels={in_channels}: expected >=1, >=2, >=1")
+        if not isinstance(input_pyramid, bool):  # a JSON config's "false" string would be true
+            raise ValueError(f"input_pyramid={input_pyramid!r}: expected true or false")
         _norm(norm, 2)  # validate early
         self.depth = depth
         self.input_pyramid = input_pyramid

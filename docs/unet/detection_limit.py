@@ -117,7 +117,7 @@ def detectability(scenario: str, overrides: list[str], *, seed: int, grow_px: in
 
     simulate_module.record = capturing  # the expected electrons each frame is recorded from
     try:
-        background = sim._imager.background_blurred
+        background = sim.background_electrons
         frames = []
         for frame in sim.frames():
             expected = captured.pop()
@@ -132,7 +132,7 @@ def detectability(scenario: str, overrides: list[str], *, seed: int, grow_px: in
             frames.append(particles)
     finally:
         simulate_module.record = record
-    return Video(frames, background - smooth._imager.background_blurred, float(background.mean()))
+    return Video(frames, background - smooth.background_electrons, float(background.mean()))
 
 
 def half_plane_weights(shape: tuple[int, int]) -> np.ndarray:

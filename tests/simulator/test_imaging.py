@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from simulator.config import load_config
 from simulator.detector import apply_mtf, load_mtf_matrix, parametric_mtf, record, resample_mtf
@@ -75,6 +76,22 @@ def test_particle_contrast_follows_beer_lambert():
     ratio = np.exp(-h / MATERIALS["Au"].mean_free_path_nm + h / MATERIALS["water"].mean_free_path_nm)
     x, y = (sim.positions_nm[0] / cfg.imaging.pixel_size_nm).astype(int)
     assert expected[y, x] / expected[labels == 0].mean() == pytest.approx(ratio, rel=1e-3)
+
+
+def test_background_electrons_follow_beer_lambert_and_lie_under_the_particles():
+    """The empty cell's expected electrons: n0 exp(-tau) of the windows and the liquid, and exactly
+    what a state's expected electrons show away from its particles (their blur included)."""
+    cfg = _cfg("particles.count=2", "imaging.dose_rate_e_per_A2_s=50", size=96)
+    sim = Simulation(cfg, seed=7)
+    background = sim.background_electrons
+    tau = 2 * 50 / MATERIALS["SiN"].mean_free_path_nm + 150 / MATERIALS["water"].mean_free_path_nm
+    assert background.mean() == pytest.approx(_n0(cfg) * np.exp(-tau), rel=1e-6)
+    assert not background.flags.writeable
+    expected, labels = sim.expected_electrons(sim.positions_nm, sim.angles)
+    far = ~ndimage.binary_dilation(labels > 0, iterations=12)
+    assert far.sum() > 1000
+    np.testing.assert_allclose(expected[far], background[far], rtol=1e-5)
+    assert expected[labels > 0].mean() < 0.9 * background[labels > 0].mean()  # bright-field: particles dark
 
 
 def test_haadf_particles_are_bright():

@@ -48,6 +48,12 @@ def test_bad_model_folders(tmp_path: Path) -> None:
     (tmp_path / "m" / CONFIG_NAME).write_text(json.dumps(cfg))
     with pytest.raises(UserError, match="do not match the architecture"):
         load_model(tmp_path / "m")
+    cfg["architecture"]["base_width"] = 4
+    cfg["architecture"]["input_pyramid"] = "false"  # a string, which Python would take as true
+    (tmp_path / "m" / CONFIG_NAME).write_text(json.dumps(cfg))
+    with pytest.raises(UserError, match="bad architecture.*input_pyramid='false': expected true or false"):
+        load_model(tmp_path / "m")
+    del cfg["architecture"]["input_pyramid"]
     cfg["architecture"]["colour"] = 1
     (tmp_path / "m" / CONFIG_NAME).write_text(json.dumps(cfg))
     with pytest.raises(UserError, match="unknown architecture keys"):
