@@ -56,12 +56,20 @@ class Matching:
 
 
 def match(true: np.ndarray, pred: np.ndarray, *, iou: np.ndarray | None = None) -> Matching:
-    """Maximum-total-IoU one-to-one matching (pairs with IoU 0 are dropped)."""
+    """One-to-one matching with the most pairs of IoU ≥ 0.5, then the largest total IoU.
+
+    Maximising the total IoU alone can give up a pair above 0.5 for two weaker ones whose sum is
+    larger (a prediction covering 55 % of one object and all of a small neighbour), and F1@0.5 or
+    PQ would then miss a match that exists.  As in StarDist's ``matching`` (Schmidt et al., MICCAI
+    2018), each pair scores 1 for IoU ≥ 0.5 plus its IoU / (2 min(n_true, n_pred)): the IoU
+    terms sum to at most 1/2, so they only break ties between assignments with as many pairs
+    above 0.5.  Pairs with IoU 0 are dropped.
+    """
     m = iou_matrix(true, pred) if iou is None else iou
     if m.size == 0:
         e = np.zeros(0, int)
         return Matching(m.shape[0], m.shape[1], e, e, np.zeros(0))
-    rows, cols = linear_sum_assignment(m, maximize=True)
+    rows, cols = linear_sum_assignment((m >= 0.5) + m / (2 * min(m.shape)), maximize=True)
     keep = m[rows, cols] > 0
     return Matching(m.shape[0], m.shape[1], rows[keep], cols[keep], m[rows, cols][keep])
 

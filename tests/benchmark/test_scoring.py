@@ -53,6 +53,23 @@ def test_relabelling_changes_nothing(video):
         assert (np.isnan(a[k]) and np.isnan(b[k])) or a[k] == pytest.approx(b[k]), k
 
 
+def test_a_match_above_one_half_is_kept_against_a_larger_total_iou():
+    """Prediction 1 covers 55 px of the 100 px true object 1 and all of the 5 px object 2,
+    prediction 2 the other 45 px: the pair (1, 1) has IoU 55/105 = 0.524, but pairing 1 with 2
+    and 2 with 1 totals 5/60 + 45/100 = 0.533.  The object matched above 0.5 must count."""
+    t = np.zeros((20, 30), np.int64)
+    t[0:10, 0:10] = 1            # 100 px
+    t[15, 20:25] = 2             # 5 px
+    p = np.where(t == 1, 2, 0)
+    p[0:5, 0:10] = 1             # 50 px of object 1 ...
+    p[5, 0:5] = 1                # ... and 5 more: 55; prediction 2 keeps 45
+    p[t == 2] = 1
+    m = frame_metrics(t, p)
+    assert m["f1@0.5"] == pytest.approx(2 * 1 / (2 + 2))
+    assert m["pq"] == pytest.approx((55 / 105) / (1 + 1 / 2 + 1 / 2))
+    assert m["mean_matched_iou"] == pytest.approx(55 / 105)
+
+
 def test_two_discs_with_known_overlap():
     t = np.zeros((40, 60), np.int64)
     p = np.zeros((40, 60), np.int64)
