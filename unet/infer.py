@@ -4,6 +4,13 @@ Each frame (with its temporal context) is cut into ``tile``×``tile`` tiles over
 ``overlap`` px; the logits of overlapping tiles are blended with weights that fall linearly to
 near zero over the overlap at tile edges, so seams vanish.  Frames smaller than a tile, or of
 sizes that are not multiples of ``2**depth``, are reflect-padded and cropped back.
+
+With ``tta`` (test-time augmentation) every frame also goes through the network rotated by 90°,
+180° and 270° and mirrored, and the logits of the eight views (the symmetries of the square,
+brought back to the frame's orientation) are averaged: the network was trained on random
+rotations and flips (:mod:`unet.data`), so each view is an equally good guess with its own
+errors, as in nnU-Net's mirroring at inference (Isensee et al., Nat. Methods 18, 203 (2021)).
+Eight times the work.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ def predict_logits(
     batch: int = 4,
     margin: int = 0,
     percentiles: tuple[float, float] | None = None,
+    tta: bool = False,
 ) -> Iterator[np.ndarray]:
     """Logits of every frame, one frame at a time.
 
@@ -80,6 +88,8 @@ def predict_logits(
         f1@0.5 0.79 -> 0.90 at dose 400 with a model trained without it.  Models trained with a
         margin (``nanoaq train --margin``) see the same mirrored frames in training; use theirs
         (:func:`unet.method.segment` does).
+    tta : bool
+        Average the logits of the frame's 8 rotations and mirror images (module docstring).
 
     Yields
     ------
@@ -92,7 +102,8 @@ def predict_logits(
         raise ValueError(f"video of shape {video.shape}: expected (T, Y, X)")
     kw = {} if percentiles is None else {"percentiles": percentiles}
     x = normalize_frames(video, particles_bright=particles_bright, **kw)
-    yield from logits_of_normalized(x, model, device=device, tile=tile, overlap=overlap, batch=batch, margin=margin)
+    yield from logits_of_normalized(x, model, device=device, tile=tile, overlap=overlap, batch=batch, margin=margin,
+                                    tta=tta)
 
 
 def logits_of_normalized(
@@ -106,6 +117,7 @@ def logits_of_normalized(
     overlap: int = 32,
     batch: int = 4,
     margin: int = 0,
+    tta: bool = False,
 ) -> Iterator[np.ndarray]:
     """Logits of frames ``frames`` (default all) of normalised (T, Y, X) float32 ``x``; see :func:`predict_logits`.
 
@@ -124,26 +136,39 @@ def logits_of_normalized(
     py, px = max(ty, Y) - Y, max(tx, X) - X
     if py or px:
         x = np.pad(x, ((0, 0), (0, py), (0, px)), mode="reflect" if py < Y and px < X else "edge")
-    H, W = x.shape[1:]
-    positions = [(i, j) for i in _starts(H, ty, overlap) for j in _starts(W, tx, overlap)]
-    wmap = np.outer(_ramp(ty, overlap if H > ty else 0), _ramp(tx, overlap if W > tx else 0))
     dev = torch.device(device)
-    w_t = torch.from_numpy(wmap).to(dev)
     context = model.hparams["in_channels"] if context is None else context
+    views = [(k, flip) for k in range(4) for flip in (False, True)] if tta else [(0, False)]
     autocast = torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=dev.type == "cuda")
     with torch.inference_mode(), autocast:
         for t in (range(T) if frames is None else frames):
             frame = torch.from_numpy(np.ascontiguousarray(context_stack(x, int(t), context))).to(dev)
-            if len(positions) == 1:
-                yield model(frame[None]).float()[0, :, my:my + Y0, mx:mx + X0].cpu().numpy()
-                continue
-            acc = torch.zeros((2, H, W), dtype=torch.float32, device=dev)
-            norm = torch.zeros((H, W), dtype=torch.float32, device=dev)
-            for b in range(0, len(positions), batch):
-                chunk = positions[b:b + batch]
-                tiles = torch.stack([frame[:, i:i + ty, j:j + tx] for i, j in chunk])
-                out = model(tiles).float()
-                for (i, j), o in zip(chunk, out):
-                    acc[:, i:i + ty, j:j + tx] += o * w_t
-                    norm[i:i + ty, j:j + tx] += w_t
-            yield (acc / norm)[:, my:my + Y0, mx:mx + X0].cpu().numpy()
+            acc = torch.zeros((2, *frame.shape[1:]), dtype=torch.float32, device=dev)
+            for k, flip in views:
+                view = torch.rot90(frame, k, dims=(1, 2))
+                out = _logits_of_frame(model, torch.flip(view, dims=(2,)) if flip else view,
+                                       tile=tile, overlap=overlap, batch=batch)
+                acc += torch.rot90(torch.flip(out, dims=(2,)) if flip else out, -k, dims=(1, 2))
+            yield (acc / len(views))[:, my:my + Y0, mx:mx + X0].cpu().numpy()
+
+
+def _logits_of_frame(model: UNet, frame: torch.Tensor, *, tile: int, overlap: int, batch: int) -> torch.Tensor:
+    """(2, H, W) float32 logits of a (context, H, W) stack already padded to at least a tile and to a
+    multiple of ``2**depth`` (or larger than a tile): whole when it fits a tile, else blended tiles."""
+    H, W = frame.shape[1:]
+    ty, tx = min(tile, H), min(tile, W)
+    positions = [(i, j) for i in _starts(H, ty, overlap) for j in _starts(W, tx, overlap)]
+    if len(positions) == 1:
+        return model(frame[None]).float()[0]
+    w_t = torch.from_numpy(np.outer(_ramp(ty, overlap if H > ty else 0),
+                                    _ramp(tx, overlap if W > tx else 0))).to(frame.device)
+    acc = torch.zeros((2, H, W), dtype=torch.float32, device=frame.device)
+    norm = torch.zeros((H, W), dtype=torch.float32, device=frame.device)
+    for b in range(0, len(positions), batch):
+        chunk = positions[b:b + batch]
+        tiles = torch.stack([frame[:, i:i + ty, j:j + tx] for i, j in chunk])
+        out = model(tiles).float()
+        for (i, j), o in zip(chunk, out):
+            acc[:, i:i + ty, j:j + tx] += o * w_t
+            norm[i:i + ty, j:j + tx] += w_t
+    return acc / norm

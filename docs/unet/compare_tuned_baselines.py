@@ -139,6 +139,7 @@ def main() -> None:
     p.add_argument("--tune-frames", type=int, default=1, help="frames of each training video used for tuning")
     p.add_argument("--methods", default="", help="comma-separated baselines (default: every thresholding one)")
     p.add_argument("--model", default=None, help="U-Net MODELDIR or .safetensors (default: the shipped one)")
+    p.add_argument("--tta", action="store_true", help="the U-Net with test-time augmentation (8 views a frame)")
     p.add_argument("--out", type=Path, required=True, help="prefix of the outputs (…_params.json, …_scores.json, …_table.md)")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -152,7 +153,7 @@ def main() -> None:
     from unet.method import segment
 
     runs: dict[str, tuple[Any, dict[str, dict]]] = {
-        "unet": (lambda frames, meta: segment(frames, meta, model=args.model), {})}
+        "unet": (lambda frames, meta: segment(frames, meta, model=args.model, tta=args.tta), {})}
     for m in methods:
         runs[m] = (get_method(m), {s: params[s][m]["params"] for s in params})
     scores = score_all(test, runs, Path(f"{args.out}_scores.json"))

@@ -13,6 +13,7 @@ from unet.infer import predict_logits
 from unet.io import save_model
 from unet.method import segment
 from unet.model import UNet
+from unet.postprocess import instances_from_probabilities
 
 
 def _model() -> UNet:
@@ -132,3 +133,55 @@ def test_segment_uses_the_margin_the_model_was_trained_with(tmp_path, monkeypatc
     unet.method.segment(video, meta, model=tmp_path / "m", margin=3)
     unet.method.segment(video, meta, model=model)
     assert seen == [8, 0, 3, 0]
+
+
+def _views(a: np.ndarray) -> list[np.ndarray]:
+    """The 8 rotations and mirror images of (..., Y, X) ``a``."""
+    return [np.flip(np.rot90(a, k, axes=(-2, -1)), -1) if flip else np.rot90(a, k, axes=(-2, -1))
+            for k in range(4) for flip in (False, True)]
+
+
+def test_tta_averages_the_eight_views_and_turns_with_the_frame() -> None:
+    """A network that is not rotation-invariant (random weights): with ``tta`` its logits are the
+    mean of the 8 views' logits brought back, and rotating or mirroring the video rotates or
+    mirrors them exactly (margins included)."""
+    model, video = _model(), _video((3, 64, 64))
+    kw = {"particles_bright": False, "tile": 128, "margin": 8}
+    plain = list(predict_logits(video, model, **kw))
+    tta = list(predict_logits(video, model, tta=True, **kw))
+    assert np.abs(tta[1] - plain[1]).max() > 1e-3  # the views differ: the average is not one of them
+    for k in range(4):
+        for flip in (False, True):
+            view = np.ascontiguousarray(_views(video)[2 * k + flip])
+            out = list(predict_logits(view, model, **kw))[1]
+            back = np.rot90(np.flip(out, -1) if flip else out, -k, axes=(-2, -1))
+            if (k, flip) == (0, False):
+                mean = back / 8
+            else:
+                mean = mean + back / 8
+            turned = list(predict_logits(view, model, tta=True, **kw))[1]
+            np.testing.assert_allclose(turned, _views(tta[1])[2 * k + flip], atol=1e-4)
+    np.testing.assert_allclose(tta[1], mean, atol=1e-5)
+
+
+def test_tta_on_tiles_of_a_frame_that_is_not_square() -> None:
+    """Rotated by 90°, a 70×110 frame is 110×70: its own tiles; the blend stays close to the
+    whole-frame average."""
+    model, video = _model(), _video((2, 70, 110))
+    tiled = list(predict_logits(video, model, particles_bright=True, tile=48, overlap=16, tta=True))
+    whole = list(predict_logits(video, model, particles_bright=True, tile=128, tta=True))
+    assert len(tiled) == 2 and all(o.shape == (2, 70, 110) and np.isfinite(o).all() for o in tiled)
+    inner = (slice(None), slice(8, -8), slice(8, -8))
+    assert np.abs(whole[0] - tiled[0])[inner].mean() < 0.25 * whole[0].std()
+
+
+def test_segment_with_tta() -> None:
+    """``segment(tta=True)`` labels what the averaged logits give (a model object: default post-processing)."""
+    meta = VideoMeta("v", (2, 40, 40), 1.0, 0.1)
+    video = _video((2, 40, 40))
+    labels = segment(video, meta, model=_model(), tile=32, overlap=8, tta=True)
+    assert labels.max() > 1  # the random network's logits give several regions to compare
+    for t, logits in enumerate(predict_logits(video, _model(), particles_bright=False, tile=32, overlap=8,
+                                              tta=True)):
+        prob = 1 / (1 + np.exp(-logits))
+        np.testing.assert_array_equal(labels[t], instances_from_probabilities(prob[0], prob[1]))
