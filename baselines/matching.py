@@ -1,6 +1,6 @@
 """One-to-one matching of predicted and true instances by IoU (Hungarian algorithm).
 
-Shared by the tuner here and by the benchmark's metrics.  ``overlap_matrix`` counts the pixels
+Shared by the tuner (whose objective is ``pooled_f1``) and by the benchmark's metrics.  ``overlap_matrix`` counts the pixels
 shared by every (true, predicted) label pair in one pass with ``np.bincount`` over the paired
 labels (the same quantity as stardist's ``label_overlap``), and ``match`` solves the assignment
 with SciPy's ``linear_sum_assignment``.
@@ -8,7 +8,9 @@ with SciPy's ``linear_sum_assignment``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -74,25 +76,34 @@ def match(true: np.ndarray, pred: np.ndarray, *, iou: np.ndarray | None = None) 
     return Matching(m.shape[0], m.shape[1], rows[keep], cols[keep], m[rows, cols][keep])
 
 
-def pooled_f1(true: np.ndarray, pred: np.ndarray, *, threshold: float = 0.5) -> float:
+def pooled_f1(true: Any, pred: Any, *, threshold: float = 0.5) -> float:
     """F1 at an IoU threshold over all frames, true positives pooled (the tuner's objective).
 
     Parameters
     ----------
-    true, pred : (T, Y, X) or (Y, X) int instance labels of the same shape
+    true, pred : one video — ``true`` a NumPy array of (T, Y, X) or (Y, X) int instance labels,
+        ``pred`` of the same shape — or two sequences of such videos, paired in order and pooled
+        over every frame of every video (``pred`` may be a generator: each video is matched as
+        it comes)
     threshold : a matched pair counts when its IoU is at least this
 
     Returns
     -------
     float in [0, 1]; 1.0 when both are empty.
     """
-    true, pred = np.asarray(true), np.asarray(pred)
-    if true.shape != pred.shape:
-        raise ValueError(f"shapes differ: ground truth {true.shape}, prediction {pred.shape}")
-    if true.ndim == 2:
-        true, pred = true[None], pred[None]
+    if isinstance(true, np.ndarray):
+        true, pred = [true], [pred]
     tp = n = 0
-    for t, p in zip(true, pred):
-        m = match(t, p)
-        tp, n = tp + m.tp(threshold), n + m.n_true + m.n_pred
+    missing = object()
+    for i, (t, p) in enumerate(itertools.zip_longest(true, pred, fillvalue=missing)):
+        if t is missing or p is missing:
+            raise ValueError(f"video {i} has {'no prediction' if p is missing else 'a prediction but no ground truth'}")
+        t, p = np.asarray(t), np.asarray(p)
+        if t.shape != p.shape:
+            raise ValueError(f"shapes differ: ground truth {t.shape}, prediction {p.shape}")
+        if t.ndim == 2:
+            t, p = t[None], p[None]
+        for tf, pf in zip(t, p):
+            m = match(tf, pf)
+            tp, n = tp + m.tp(threshold), n + m.n_true + m.n_pred
     return 1.0 if n == 0 else 2.0 * tp / n

@@ -22,10 +22,10 @@ import numpy as np
 from simulator.errors import UserError
 from simulator.video import Video
 
-from .matching import match
+from .matching import pooled_f1
 from .registry import get_method, validate_params
 
-__all__ = ["SEARCH_SPACE", "TuneResult", "search_space", "tune", "write_params"]
+__all__ = ["SEARCH_SPACE", "TuneResult", "check_out", "search_space", "tune", "write_params"]
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def tune(
     -------
     TuneResult
         F1 at IoU 0.5 pools true positives over every frame of every video
-        (:func:`baselines.matching.match`, Hungarian matching).
+        (:func:`baselines.matching.pooled_f1`, Hungarian matching).
     """
     from tqdm.auto import tqdm
 
@@ -139,13 +139,7 @@ def tune(
     result = TuneResult(method=method, params=defaults, f1=-1.0)
     for params in tqdm(trials_params, desc=f"tune {method}", unit="trial", disable=not progress):
         validate_params(func, params, method=method)
-        tp = n = 0
-        for video in videos:
-            pred = func(video.frames, video.meta, **params)
-            for g, p in zip(video.labels, pred):
-                m = match(g, p)
-                tp, n = tp + m.tp(0.5), n + m.n_true + m.n_pred
-        f1 = 2.0 * tp / n if n else 1.0
+        f1 = pooled_f1([v.labels for v in videos], (func(v.frames, v.meta, **params) for v in videos))
         result.trials.append((params, f1))
         log.info("tune %s: F1 %.3f with %s", method, f1, params)
         if f1 > result.f1:
@@ -153,11 +147,18 @@ def tune(
     return result
 
 
-def write_params(path: str | Path, params: dict[str, Any]) -> Path:
-    """Write ``params`` as a JSON object (atomically: a temporary file renamed into place)."""
+def check_out(path: str | Path) -> Path:
+    """``path`` as a Path, or a UserError when its folder does not exist (call it before a search
+    so that a mistyped ``--out`` fails at once rather than after every trial)."""
     path = Path(path)
     if not path.parent.is_dir():
         raise UserError(f"--out {path}: folder {path.parent} does not exist")
+    return path
+
+
+def write_params(path: str | Path, params: dict[str, Any]) -> Path:
+    """Write ``params`` as a JSON object (atomically: a temporary file renamed into place)."""
+    path = check_out(path)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(params, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
