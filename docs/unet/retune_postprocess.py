@@ -18,7 +18,6 @@ import logging
 import os
 import shlex
 import sys
-from pathlib import Path
 
 import torch
 
