@@ -45,6 +45,10 @@ from benchmark.shape import moments_from_lut, shape_errors
 __all__ = ["METRICS", "Metric", "FRAME_METRICS", "HIGHER_IS_BETTER", "frame_metrics", "video_metrics", "seg_measure",
            "seg_video", "BOUNDARY_TOL_NM", "higher_is_better"]
 
+#: Tolerance of ``boundary_f1`` in nm, divided by each video's pixel size to give pixels.  The
+#: project's choice: Csurka et al. (BMVC 2013) scale it with the image (a fraction of its
+#: diagonal), which would make the same physical outline error count differently at each frame
+#: size; 2 nm is 2 px at the presets' usual 1 nm/px (4 px at 0.5 nm/px, 0.67 px at 3 nm/px).
 BOUNDARY_TOL_NM = 2.0
 _AP_THRESHOLDS = np.round(np.arange(0.5, 0.951, 0.05), 2)
 

@@ -27,6 +27,9 @@ from simulator.ctc import track_table
 
 __all__ = ["LINK_MIN_IOU", "labels_persist", "link_by_overlap", "split_at_gaps", "ctc_det_tra"]
 
+#: Least IoU of a one-to-one match that continues a track.  The project's choice, low on purpose:
+#: particles move far less than their size between frames, so a particle keeps a large overlap
+#: with itself, and the floor only refuses slight overlaps (a new particle at another's rim).
 LINK_MIN_IOU = 0.1
 
 

@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 #: Post-processing used when none was tuned (probabilities 0.5: the decision of the trained heads).
 DEFAULT_POSTPROCESS: dict[str, Any] = {"threshold": 0.5, "boundary_threshold": 0.5, "min_area_px": 8}
 #: Settings searched by :func:`tune_postprocess` (384 combinations; no seed threshold is below
-#: an outline threshold).  On the shipped model's training data the best setting (outline 0.65,
-#: seeds 0.95, boundary 0.1, merge 0.3, min area 12 px) is inside these ranges but for the
-#: boundary threshold, where 0.05, past the edge, scores lower (so do seeds 0.98 and min area 96).
+#: an outline threshold).  The shipped model's choice and its score are recorded in
+#: ``unet/weights/default.json`` (``postprocess``, ``postprocess_tuning``) and discussed in
+#: ``unet/weights/README.md``; for an earlier model, whose best boundary threshold was the lowest
+#: here (0.1), values past the ends (boundary 0.05, seeds 0.98, min area 96 px) scored lower.
 POSTPROCESS_GRID: dict[str, list[Any]] = {
     "threshold": [0.35, 0.5, 0.65, 0.8],
     "seed_threshold": [0.8, 0.95],

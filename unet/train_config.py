@@ -14,8 +14,16 @@ class TrainConfig:
 
     steps: int = 2000
     batch_size: int = 8
+    #: peak learning rate of AdamW (Loshchilov & Hutter, ICLR 2019): the project's choice, not swept
+    #: (three times Adam's customary 1e-3, Kingma & Ba 2015, with the warm-up below); the shipped
+    #: model trained with it (unet/weights/README.md)
     lr: float = 3e-3
+    #: AdamW's decoupled weight decay: the project's choice, not swept; light (PyTorch's default is
+    #: 1e-2), so over a few thousand steps at lr <= 3e-3 it shrinks the weights by well under 1 %
     weight_decay: float = 1e-4
+    #: share of the steps over which the learning rate rises linearly before the cosine decay
+    #: (:func:`unet.train._lr_factor`): gradual warm-up as in Goyal et al. 2017, whose 5 of 90
+    #: epochs this 5 % follows
     warmup: float = 0.05
     seed: int = 0
     crop: int = 128
