@@ -225,7 +225,8 @@ METRICS: dict[str, Metric] = dict([
     _m("chain_growth_rel_error", "relative error of the growth rate of the mean chain size (assembling scenarios)",
        higher=False),
     _m("seconds_per_frame", "the method's wall time per frame", unit="s", higher=False),
-    _m("peak_memory_mb", "the method's peak Python memory (tracemalloc)", unit="MB", higher=False),
+    _m("peak_memory_mb", "the method's peak rise of the process's resident memory (RSS high-water mark; "
+       "host memory, not a GPU's; – where the OS cannot reset the mark)", unit="MB", higher=False),
 ])
 
 #: The per-frame metrics, averaged over frames (``seg`` is then pooled over the video).

@@ -6,7 +6,6 @@ import json
 import math
 import re
 import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from simulator.video import Video
 
 from .cache import BenchCache
 from .metrics import FRAME_METRICS, video_metrics
+from .peakmem import PeakMemory
 from .physics import chain_growth_rel_error, diffusion_rel_error, etch_rate_rel_error, potential_rel_error
 from .results import MethodInfo, Results, SuiteInfo, VideoResult, aggregate, clean, environment
 from .suite import Suite, Task
@@ -193,25 +193,22 @@ def _check_made_from(pred_dir: Path, ds: Dataset) -> None:
 
 def _run_and_score(dataset: str, vid: str, name: str, task_name: str, func: Callable,
                    params: dict[str, Any]) -> tuple:
-    """Run ``func`` on one video, timing it and tracing its peak memory, and score it (a job of
+    """Run ``func`` on one video, timing it and measuring its peak memory
+    (:class:`benchmark.peakmem.PeakMemory`), and score it (a job of
     :func:`simulator.parallel.run_jobs`, so it may run in another process)."""
     video = open_dataset(dataset).read_video(vid)
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    try:
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
         pred = func(video.frames, video.meta, **params)
-    finally:
         elapsed = time.perf_counter() - t0
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
     m, f1, linked = score_video(video, pred, where=f"method {name}, task {task_name}, video {vid}")
-    return m, f1, linked, elapsed / video.frames.shape[0], peak / 2**20, np.asarray(pred)
+    return m, f1, linked, elapsed / video.frames.shape[0], mem.mb, np.asarray(pred)
 
 
 def run_method(suite: Suite, name: str, func: Callable, params: dict[str, Any], *, version: str,
                predictions: Path | None = None, progress: bool = True, cache: BenchCache | None = None,
                workers: int | None = 1, dask: str | None = None) -> Results:
-    """Run ``func`` on every video of ``suite``, timing it and tracing its peak memory, and score it.
+    """Run ``func`` on every video of ``suite``, timing it and measuring its peak memory, and score it.
 
     With ``predictions``, the label videos are written there (one folder per task) for the report.
     With ``cache``, each video's result is stored as soon as it is scored and a stored one is
