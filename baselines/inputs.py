@@ -4,6 +4,7 @@ folder of single-frame TIFFs taken in name order as one video)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,10 +56,16 @@ def open_input(
     ------
     DatasetError
         Nothing segmentable at ``path``, frames of different shapes, or a broken file.
+    UserError
+        ``pixel_size_nm`` or ``frame_interval_s`` given but not a positive finite number.
     """
     from simulator.dataset import open_dataset
     from simulator.tiffio import read_tiff
 
+    for option, value, unit in (("--pixel-size-nm", pixel_size_nm, "nm"),
+                                 ("--frame-interval-s", frame_interval_s, "s")):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UserError(f"{option} {value}: expected a positive finite number of {unit}")
     path = Path(path)
     tiff_kw = dict(mode=mode, pixel_size_nm=pixel_size_nm, frame_interval_s=frame_interval_s)
     if path.is_dir() and (path / "dataset.json").is_file():

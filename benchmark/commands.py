@@ -15,7 +15,7 @@ def _bench(args: argparse.Namespace) -> int:
     from baselines.registry import get_method, method_version, parse_params, validate_params
 
     from .cache import BenchCache, cache_path
-    from .gate import compare, format_table
+    from .gate import check_tolerance, compare, format_table
     from .results import load_results, save_results
     from .score import run_method
     from .suite import generate_suite
@@ -25,12 +25,22 @@ def _bench(args: argparse.Namespace) -> int:
         raise UserError("--methods: give at least one method, e.g. --methods otsu,li")
     params = parse_params(args.params)
     funcs = {n: get_method(n) for n in names}
+    if len(names) > 1:
+        stray = [k for k in params if k not in funcs]
+        if stray:
+            raise UserError(f"--params: {stray[0]!r} is not one of the methods {', '.join(names)}; with several "
+                            f"methods give {{method: {{parameter: value}}}}")
     checked = {n: validate_params(f, params.get(n, {}) if len(names) > 1 else params, method=n)
                for n, f in funcs.items()}
-    reference = load_results(args.gate) if args.gate else None
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    check_tolerance(args.tolerance)
+    references = None
+    if args.gate:
+        references = {r.method.name: r for r in load_results(args.gate)}
+        missing = [n for n in names if n not in references]
+        if missing:
+            raise UserError(f"--gate {args.gate}: no reference results for method {missing[0]}; "
+                            f"it holds {', '.join(references)}")
+    out = _results_out(args.out)
     suite = generate_suite(args.suite, progress=not args.quiet, workers=args.workers, dask=args.dask)
     runs = []
     for n, f in funcs.items():
@@ -47,14 +57,11 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"{r.method.name:<12} f1@0.5 {a.get('f1@0.5') or 0:.3f}  ap@0.5:0.95 {a.get('ap@0.5:0.95') or 0:.3f}  "
               f"seg {a.get('seg') or 0:.3f}  tra {a.get('tra') or 0:.3f}  {a.get('seconds_per_frame') or 0:.3f} s/frame")
     print(f"suite {suite.name} {suite.tier} checksum {suite.checksum[:12]}; results -> {out}")
-    if reference is None:
+    if references is None:
         return 0
     failed = False
     for r in runs:
-        ref = next((x for x in reference if x.method.name == r.method.name), None)
-        if ref is None:
-            raise UserError(f"--gate {args.gate}: no reference results for method {r.method.name}")
-        bad = compare(r, ref, tolerance=args.tolerance)
+        bad = compare(r, references[r.method.name], tolerance=args.tolerance)
         if bad:
             failed = True
             print(f"REGRESSION: {r.method.name}: {len(bad)} metric(s) fell by more than {args.tolerance}")
@@ -64,10 +71,20 @@ def _bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _results_out(path: Path) -> Path:
+    """``--out`` of ``bench`` and ``score``, checked before any work: a file in an existing folder."""
+    if not path.parent.is_dir():
+        raise UserError(f"--out {path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise UserError(f"--out {path}: is a folder; expected a results file, e.g. {path / 'results.json'}")
+    return path
+
+
 def _score(args: argparse.Namespace) -> int:
     from .results import save_results
     from .score import score_folder
 
+    _results_out(args.out)
     r = score_folder(args.gt, args.pred, method=args.name or Path(args.pred).name, progress=not args.quiet,
                      max_gb=args.max_gb, workers=args.workers, dask=args.dask)
     save_results([r], args.out)
@@ -118,7 +135,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--params", help="JSON parameters (one method) or {method: {...}} (several), or @file.json")
     p.add_argument("--out", type=Path, default=Path("results.json"))
     p.add_argument("--gate", type=Path, help="reference results.json: exit 1 if a metric fell by more than --tolerance")
-    p.add_argument("--tolerance", type=float, default=0.01)
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="how far (absolute) a metric may fall below --gate's before it is a regression: a finite "
+                        "number >= 0 (default 0.01)")
     _add_parallel_options(p)
     p.set_defaults(func=_bench)
 

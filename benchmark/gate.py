@@ -9,6 +9,7 @@ gated.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from simulator.errors import UserError
@@ -16,7 +17,7 @@ from simulator.errors import UserError
 from .metrics import higher_is_better
 from .results import Results
 
-__all__ = ["Regression", "compare", "format_table"]
+__all__ = ["Regression", "check_tolerance", "compare", "format_table"]
 
 _NOT_GATED = {"seconds_per_frame", "peak_memory_mb"}
 
@@ -33,8 +34,16 @@ class Regression:
         return self.current - self.reference
 
 
+def check_tolerance(tolerance: float) -> None:
+    """Refuse a tolerance under which the gate means nothing: NaN or infinite (every metric passes)
+    or negative (the reference fails against itself)."""
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise UserError(f"--tolerance {tolerance}: expected a finite number >= 0 (how far a metric may fall)")
+
+
 def compare(current: Results, reference: Results, *, tolerance: float = 0.01) -> list[Regression]:
     """Every (group, metric) whose value got worse by more than ``tolerance``."""
+    check_tolerance(tolerance)
     if current.suite.checksum != reference.suite.checksum:
         raise UserError(f"the reference was scored on suite checksum {reference.suite.checksum[:12]}, these "
                         f"results on {current.suite.checksum[:12]}: they are not comparable")

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,7 @@ import numpy as np
 from simulator import noise_spectrum as ns
 from simulator.calibration import load_calibration, read_frames
 from simulator.config import load_config
+from simulator.errors import UserError
 from simulator.simulate import simulate_video
 
 __all__ = ["frame_statistics", "realism_scores", "realism"]
@@ -113,9 +117,16 @@ def realism(
     Returns
     -------
     The content of realism.json.
+
+    Nothing is written until the inputs are read and the scores computed; the files are then
+    written into a temporary ``.<out>.*.partial`` folder beside ``out`` and moved into ``out``
+    (created if need be, its other files kept), so that a failure leaves no half-written report.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file; expected a folder for the realism report")
+    if seed < 0:
+        raise UserError(f"seed = {seed}: expected a whole number >= 0 (--seed)")
     real_frames, sources, _, _ = read_frames(list(real_paths))
     dark = True
     if calibration is not None:
@@ -134,9 +145,17 @@ def realism(
         "bands_cycles_per_px": _BANDS.tolist(),
         "scores": {k: realism_scores(stats["real"], stats[k]) for k in sets},
     }
-    (out / "realism.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    _plots(out, real_frames, sets, stats)
-    _index(out, result)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        (partial / "realism.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        _plots(partial, real_frames, sets, stats)
+        _index(partial, result)
+        out.mkdir(exist_ok=True)
+        for f in sorted(partial.iterdir()):
+            os.replace(f, out / f.name)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return result
 
 

@@ -120,14 +120,18 @@ def clean(value: float | None) -> float | None:
 
 
 def save_results(runs: list[Results], path: str | Path) -> Path:
-    """Write the runs atomically (a temporary file renamed into place)."""
+    """Write the runs atomically (a temporary file renamed into place, removed if that fails)."""
     path = Path(path)
     if not path.parent.is_dir():
         raise DatasetError(f"results file {path}: folder {path.parent} does not exist")
     tmp = path.with_name(f".{path.name}.tmp")
     data = {"schema_version": SCHEMA_VERSION, "runs": [r.model_dump(mode="json") for r in runs]}
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -23,7 +23,7 @@ from simulator import __version__
 from simulator.config import load_config
 from simulator.dataset import open_dataset, update_digest, write_dataset
 from simulator.errors import UserError
-from simulator.parallel import run_jobs
+from simulator.parallel import check_dask, run_jobs
 
 __all__ = ["SUITE_NAME", "SUITE_VERSION", "TIERS", "Task", "Suite", "suite_tasks", "generate_suite", "cache_dir", "update_digest"]
 
@@ -123,6 +123,7 @@ def generate_suite(tier: str = "quick", *, split: str = "test", root: Path | Non
     on it."""
     from tqdm.auto import tqdm
 
+    check_dask(dask)
     tasks = suite_tasks(tier, split=split)
     spec_digest = hashlib.sha256(json.dumps([t.__dict__ for t in tasks], sort_keys=True, default=str).encode()
                                  + __version__.encode()).hexdigest()[:12]

@@ -36,7 +36,7 @@ import numpy as np
 from . import __version__
 from .config import SimulationConfig
 from .errors import DatasetError, UserError
-from .parallel import run_jobs
+from .parallel import check_dask, run_jobs
 from .tables import read_csv, table_to_csv
 from .tiffio import read_tiff, tiff_info, write_ome_tiff
 from .video import EVENT_COLUMNS, PARTICLE_COLUMNS, TRACK_COLUMNS, Table, Video, VideoMeta
@@ -210,7 +210,7 @@ def write_dataset(
     ----------
     config : the validated configuration
     out : the dataset folder; must not exist yet (unless it is the same complete dataset)
-    seed : dataset seed; video ``i`` gets the ``i``-th seed spawned from it
+    seed : dataset seed (>= 0); video ``i`` gets the ``i``-th seed spawned from it
     workers : processes rendering videos in parallel (``None``: one per core, at most one per
         video); the bytes written do not depend on it
     dask : ``"local"`` for a ``dask.distributed`` LocalCluster of ``workers`` processes, or a
@@ -236,6 +236,9 @@ def write_dataset(
         raise UserError(f"output folder {out}: parent folder {out.parent} does not exist")
     if workers is not None and workers < 1:
         raise UserError(f"workers = {workers}: expected a positive number of processes")
+    if seed < 0:
+        raise UserError(f"seed = {seed}: expected a whole number >= 0 (--seed)")
+    check_dask(dask)
 
     partial = out.with_name(out.name + ".partial")
     fresh = not partial.exists()

@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import UserError
 
-__all__ = ["run_jobs", "default_workers"]
+__all__ = ["run_jobs", "default_workers", "check_dask"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,25 @@ def default_workers(jobs: int, workers: int | None = None) -> int:
     if workers is not None and workers < 1:
         raise UserError(f"workers = {workers}: expected a positive number of processes")
     return max(1, min(jobs, workers or os.cpu_count() or 1))
+
+
+def check_dask(address: str | None) -> None:
+    """Refuse a ``--dask`` that cannot work before anything runs or is written: dask.distributed not
+    installed, or an address that is neither ``local`` nor one that dask splits into a host and a
+    port (``[tcp|tls|ws|wss://]host:port``).  Whether the scheduler answers is found when connecting."""
+    if address is None:
+        return
+    try:
+        from distributed.comm.addressing import get_address_host_port
+    except ImportError:
+        raise UserError("--dask needs dask.distributed: pip install 'nanoaquarium[dask]'") from None
+    if address == "local":
+        return
+    try:
+        get_address_host_port(address)
+    except ValueError as exc:
+        raise UserError(f"--dask {address}: {exc}; expected local or a scheduler address such as "
+                        "tcp://HOST:8786") from None
 
 
 def _limit_threads(threads: int) -> None:
@@ -76,8 +95,10 @@ def run_jobs(fn: Callable[..., Any], jobs: list[tuple], *, workers: int | None =
     Raises
     ------
     UserError
-        ``workers`` < 1, dask missing, or the scheduler unreachable.
+        ``workers`` < 1, dask missing, a malformed address (:func:`check_dask`), or the scheduler
+        unreachable.
     """
+    check_dask(dask)
     n = default_workers(len(jobs), workers)
     if not jobs:
         return
@@ -110,10 +131,8 @@ def _run_processes(fn: Callable, jobs: list[tuple], n: int) -> Iterator[tuple[in
 
 
 def _run_dask(fn: Callable, jobs: list[tuple], address: str, n: int) -> Iterator[tuple[int, Any]]:
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise UserError("--dask needs dask.distributed: pip install 'nanoaquarium[dask]'") from None
+    from dask.distributed import Client, LocalCluster, as_completed
+
     cluster = None
     if address == "local":
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)

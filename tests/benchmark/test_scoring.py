@@ -13,11 +13,11 @@ from skimage import draw
 from benchmark.cli import main
 from benchmark.gate import compare
 from benchmark.metrics import FRAME_METRICS, frame_metrics, seg_video
-from benchmark.results import load_results
+from benchmark.results import load_results, save_results
 from benchmark.score import check_prediction, score_video
 from benchmark.tracking import ctc_det_tra, labels_persist, link_by_overlap, split_at_gaps
 from simulator.config import load_config
-from simulator.errors import DatasetError
+from simulator.errors import DatasetError, UserError
 from simulator.simulate import simulate_video
 
 
@@ -149,6 +149,9 @@ def test_bench_results_schema_and_gate(quick, capsys, tmp_path):
     worse.aggregates["overall:all"]["f1@0.5"] -= 0.05
     bad = compare(worse, r, tolerance=0.01)
     assert [(b.group, b.metric) for b in bad] == [("overall:all", "f1@0.5")]
+    for tolerance in (float("nan"), float("inf"), -1.0):  # would pass everything, or fail the reference itself
+        with pytest.raises(UserError, match="expected a finite number >= 0"):
+            compare(worse, r, tolerance=tolerance)
     # Errors are lower-is-better: a grown error is a regression, a shrunk one is not.
     ref, cur = copy.deepcopy(r), copy.deepcopy(r)
     for name, (a, b) in {"diffusion_rel_error": (0.1, 0.3), "potential_rel_error": (0.5, 0.2),
@@ -166,6 +169,13 @@ def test_bench_results_schema_and_gate(quick, capsys, tmp_path):
                  "--gate", str(tmp_path / "better.json"), "--quiet"]) == 1
     out = capsys.readouterr().out
     assert "REGRESSION" in out and "scenario:etching-rods" in out and "seg" in out
+
+
+def test_results_that_cannot_be_written_leave_no_temporary_file(tmp_path):
+    (tmp_path / "r.json").mkdir()  # a folder where the file should go: the rename fails
+    with pytest.raises(IsADirectoryError):
+        save_results([], tmp_path / "r.json")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
 def test_report_renders(quick, tmp_path):

@@ -44,6 +44,34 @@ def test_real_frames_look_more_real_after_calibration(real_dir, tmp_path, capsys
         assert (out / name).stat().st_size > 0
 
 
+def test_realism_writes_its_folder_whole_or_not_at_all(tmp_path, monkeypatch) -> None:
+    import tifffile
+
+    import benchmark.realism
+
+    tifffile.imwrite(tmp_path / "f.tif", np.random.default_rng(0).integers(90, 110, (64, 64), dtype=np.uint16))
+    args = dict(size=64, frames=1, overrides=["particles.count=1"])
+    out = tmp_path / "rep"
+
+    def fail(folder, *rest):
+        (folder / "montage.png").write_bytes(b"half")
+        raise RuntimeError("plotting failed")
+
+    with monkeypatch.context() as m:
+        m.setattr(benchmark.realism, "_plots", fail)
+        with pytest.raises(RuntimeError, match="plotting failed"):
+            benchmark.realism.realism([tmp_path / "f.tif"], out, **args)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.tif"]
+    # into an existing folder (here the current one, `--out .`): the report's files are added, the others kept
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    monkeypatch.chdir(out)
+    benchmark.realism.realism([tmp_path / "f.tif"], ".", **args)
+    assert sorted(p.name for p in out.iterdir()) == ["histogram.png", "index.md", "montage.png", "notes.txt", "nps.png",
+                                                     "realism.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.tif", "rep"]
+
+
 def test_simulate_with_calibration_option(real_dir, tmp_path) -> None:
     calib = tmp_path / "calib.json"
     assert main(["calibrate", str(real_dir / "060.tif"), "--out", str(calib)]) == 0

@@ -10,6 +10,7 @@ call :func:`benchmark.cli.main` in-process, which is the same code path and much
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pickle
@@ -30,6 +31,9 @@ from simulator.dataset import open_dataset, write_dataset, write_predictions
 
 REPO = Path(__file__).resolve().parents[2]
 WEIGHTS = REPO / "unet" / "weights"
+#: What ``--dask bogus://x`` is told: the scheme is unknown, or, without dask installed, to install it.
+BAD_DASK = ("--dask bogus://x: unknown address scheme 'bogus'" if importlib.util.find_spec("distributed")
+            else "--dask needs dask.distributed")
 
 
 @dataclass(frozen=True)
@@ -76,10 +80,11 @@ def _simulate(*args: str) -> Callable[[Path, Base], list[str]]:
 
 
 def _after(setup: Callable[[Path], object], *argv: str) -> Callable[[Path, Base], list[str]]:
-    """Run ``setup(case folder)``, then ``argv`` with ``{ds}`` standing for the shared dataset."""
+    """Run ``setup(case folder)``, then ``argv`` with ``{ds}`` and ``{pred}`` standing for the shared
+    dataset and prediction folder."""
     def build(w: Path, b: Base) -> list[str]:
         setup(w)
-        return [a.format(ds=b.ds) for a in argv]
+        return [a.format(ds=b.ds, pred=b.pred) for a in argv]
     return build
 
 
@@ -136,6 +141,30 @@ def _verify(mutate: Callable[[Path], None], which: str = "ds") -> Callable[[Path
         mutate(folder)
         return ["verify", str(folder)]
     return build
+
+
+def _reference(w: Path, b: Base) -> None:
+    """``ref.json``: results of the method ``truth`` (the shared predictions scored)."""
+    from benchmark.results import save_results
+    from benchmark.score import score_folder
+
+    save_results([score_folder(b.ds, b.pred, method="truth", progress=False)], w / "ref.json")
+
+
+def _frames_tiff(w: Path) -> None:
+    """``f.tif``: two 64 x 64 frames of noise, a TIFF input without metadata."""
+    tifffile.imwrite(w / "f.tif", np.random.default_rng(0).integers(90, 110, (2, 64, 64), dtype=np.uint16))
+
+
+def _segment_tiff(*options: str) -> Callable[[Path, Base], list[str]]:
+    """``nanoaq segment`` of the TIFF ``f.tif`` with ``options``."""
+    return _after(_frames_tiff, "segment", "--method", "otsu", "--in", "f.tif", "--out", "out", "--quiet", *options)
+
+
+def _realism(*options: str) -> Callable[[Path, Base], list[str]]:
+    """``nanoaq realism`` of the TIFF ``f.tif`` into ``rep`` with ``options``."""
+    return _after(_frames_tiff, "realism", "--real", "f.tif", "--size", "64", "--frames", "1", "--set",
+                  "particles.count=1", "--out", "rep", *options)
 
 
 def _absurd_tiff(path: Path) -> None:
@@ -245,6 +274,46 @@ CASES: dict[str, Case] = {
                               "--methods: give at least one method"),
     "cli-bench-out-in-missing-folder": Case(lambda w, b: ["bench", "--methods", "otsu", "--out", "no/r.json", "--quiet"],
                                             "--out no/r.json: folder no does not exist"),
+    "cli-bench-out-is-a-folder": Case(_after(lambda w: (w / "res").mkdir(), "bench", "--methods", "otsu", "--out",
+                                             "res", "--quiet"), "--out res: is a folder; expected a results file"),
+    "cli-score-out-is-a-folder": Case(_after(lambda w: (w / "res").mkdir(), "score", "--gt", "{ds}", "--pred",
+                                             "{pred}", "--out", "res", "--quiet"), "--out res: is a folder"),
+    "cli-tolerance-nan": Case(lambda w, b: ["bench", "--methods", "otsu", "--tolerance", "nan", "--out", "r.json",
+                                            "--quiet"], "--tolerance nan: expected a finite number >= 0"),
+    "cli-tolerance-negative": Case(lambda w, b: ["bench", "--methods", "otsu", "--tolerance", "-1", "--out", "r.json",
+                                                 "--quiet"], "--tolerance -1.0: expected a finite number >= 0"),
+    "cli-gate-without-the-method": Case(lambda w, b: (_reference(w, b), ["bench", "--methods", "otsu", "--gate",
+                                                                         "ref.json", "--out", "r.json", "--quiet"])[1],
+                                        "--gate ref.json: no reference results for method otsu; it holds truth"),
+    "cli-params-misspelt-method": Case(lambda w, b: ["bench", "--methods", "otsu,li", "--params",
+                                                     '{"otsuu": {"sigma_px": 2}}', "--out", "r.json", "--quiet"],
+                                       "--params: 'otsuu' is not one of the methods otsu, li"),
+    "cli-params-flat-for-several-methods": Case(lambda w, b: ["bench", "--methods", "otsu,li", "--params",
+                                                              '{"sigma_px": 2}', "--out", "r.json", "--quiet"],
+                                                "'sigma_px' is not one of the methods otsu, li; with several"),
+    "cli-simulate-negative-seed": Case(_simulate("--seed", "-1", "--frames", "1", "--size", "32", "--set",
+                                                 "particles.count=1"), "seed = -1: expected a whole number >= 0"),
+    "cli-simulate-bad-dask": Case(_simulate("--dask", "bogus://x", "--frames", "1", "--size", "32", "--set",
+                                            "particles.count=1"), BAD_DASK),
+    "cli-bench-bad-dask": Case(lambda w, b: ["bench", "--methods", "otsu", "--dask", "bogus://x", "--out", "r.json",
+                                             "--quiet"], BAD_DASK),
+    "cli-score-bad-dask": Case(lambda w, b: ["score", "--gt", str(b.ds), "--pred", str(b.pred), "--dask", "bogus://x",
+                                             "--out", "r.json", "--quiet"], BAD_DASK),
+    "cli-segment-zero-pixel-size": Case(_segment_tiff("--pixel-size-nm", "0"),
+                                        "--pixel-size-nm 0.0: expected a positive finite number of nm"),
+    "cli-segment-nan-pixel-size": Case(_segment_tiff("--pixel-size-nm", "nan"),
+                                       "--pixel-size-nm nan: expected a positive finite number of nm"),
+    "cli-segment-negative-pixel-size": Case(_segment_tiff("--pixel-size-nm", "-1"),
+                                            "--pixel-size-nm -1.0: expected a positive finite number of nm"),
+    "cli-segment-negative-frame-interval": Case(_segment_tiff("--pixel-size-nm", "1", "--frame-interval-s", "-3"),
+                                                "--frame-interval-s -3.0: expected a positive finite number of s"),
+    "cli-realism-missing-real": Case(lambda w, b: ["realism", "--real", "nope.tif", "--out", "rep"],
+                                     "nope.tif: no such file"),
+    "cli-realism-zero-frames": Case(_realism("--frames", "0"), "video.frames = 0: Input should be greater than"),
+    "cli-realism-negative-seed": Case(_realism("--seed", "-1"), "seed = -1: expected a whole number >= 0"),
+    "cli-realism-out-is-a-file": Case(_after(lambda w: (_frames_tiff(w), (w / "rep").write_text("")), "realism",
+                                             "--real", "f.tif", "--out", "rep"),
+                                      "--out rep: is a file; expected a folder"),
     "cli-params-not-json": Case(lambda w, b: ["segment", "--method", "otsu", "--params", "{oops", "--in", str(b.ds),
                                               "--out", "out"], "--params: not valid JSON"),
     "cli-param-out-of-range": Case(lambda w, b: ["segment", "--method", "sauvola", "--params", '{"window_size": 30}',
