@@ -122,6 +122,17 @@ def test_tune_writes_params_segment_accepts(dataset, tmp_path, capsys):
                  "--out", str(tmp_path / "tuned"), "--quiet"]) == 0
 
 
+def test_tune_refuses_an_out_in_a_missing_folder_before_searching(dataset, tmp_path, capsys, monkeypatch):
+    def search(*args, **kwargs):
+        raise AssertionError("the search ran before --out was checked")
+
+    monkeypatch.setattr("baselines.tune.tune", search)
+    out = tmp_path / "no" / "p.json"
+    assert main(["tune", "--method", "otsu", "--on", str(dataset), "--out", str(out), "--quiet"]) == 2
+    assert f"folder {out.parent} does not exist" in capsys.readouterr().err
+    assert not out.parent.exists()
+
+
 @pytest.mark.slow
 def test_segment_real_frames(real_dir, tmp_path):
     assert main(["segment", "--method", "otsu", "--in", str(real_dir), "--out", str(tmp_path / "real"),
