@@ -29,6 +29,11 @@ def _tiff_meta(path: Path, shape: tuple[int, ...], *, video_id: str, mode: str |
     if pixel is None:
         raise UserError(f"{path}: no pixel size in the TIFF metadata; give it (--pixel-size-nm)")
     interval = frame_interval_s if frame_interval_s is not None else phys.get("frame_interval_s", 1.0)
+    for name, value, option in (("pixel size", pixel, "--pixel-size-nm"), ("frame interval", interval,
+                                                                          "--frame-interval-s")):
+        if not (math.isfinite(value) and value > 0):  # only the file's own values can be bad here
+            raise DatasetError(f"{path}: {name} {value} in the TIFF metadata: expected a positive number "
+                               f"(give it with {option})")
     return VideoMeta(video_id=video_id, shape=tuple(int(s) for s in shape), pixel_size_nm=float(pixel),
                      frame_interval_s=float(interval), mode=mode or "bright-field")
 

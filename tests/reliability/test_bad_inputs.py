@@ -305,6 +305,11 @@ CASES: dict[str, Case] = {
                                        "--pixel-size-nm nan: expected a positive finite number of nm"),
     "cli-segment-negative-pixel-size": Case(_segment_tiff("--pixel-size-nm", "-1"),
                                             "--pixel-size-nm -1.0: expected a positive finite number of nm"),
+    "cli-segment-zero-pixel-size-in-the-tiff": Case(
+        _after(lambda w: tifffile.imwrite(w / "f.tif", np.full((2, 64, 64), 100, np.uint16), ome=True,
+                                          metadata={"axes": "TYX", "PhysicalSizeX": 0.0, "PhysicalSizeY": 0.0}),
+               "segment", "--method", "otsu", "--in", "f.tif", "--out", "out", "--quiet"),
+        "f.tif: pixel size 0.0 in the TIFF metadata: expected a positive number (give it with --pixel-size-nm)"),
     "cli-segment-negative-frame-interval": Case(_segment_tiff("--pixel-size-nm", "1", "--frame-interval-s", "-3"),
                                                 "--frame-interval-s -3.0: expected a positive finite number of s"),
     "cli-realism-missing-real": Case(lambda w, b: ["realism", "--real", "nope.tif", "--out", "rep"],
