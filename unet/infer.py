@@ -15,15 +15,40 @@ Eight times the work.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
 
+from simulator.errors import UserError
 from unet.model import UNet
 from unet.normalize import normalize_frames
 
-__all__ = ["predict_logits", "logits_of_normalized", "context_stack"]
+__all__ = ["predict_logits", "logits_of_normalized", "context_stack", "check_device"]
+
+_DEVICE = re.compile(r"cpu|cuda(:(0|[1-9][0-9]*))?")
+
+
+def check_device(device: str, *, what: str) -> torch.device:
+    """``device`` (``"cpu"``, ``"cuda"`` or ``"cuda:N"``) as a torch device that torch can use.
+
+    Raises
+    ------
+    UserError
+        One line beginning with ``what`` (the option or parameter, with its value): another
+        string, or a CUDA device that torch does not see.
+    """
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise UserError(f"{what}: expected cpu, cuda or cuda:N")
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise UserError(f"{what}: no CUDA GPU is available to torch")
+        if dev.index is not None and dev.index >= count:
+            raise UserError(f"{what}: torch sees {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+    return dev
 
 
 def context_stack(x: np.ndarray, t: int, context: int) -> np.ndarray:
@@ -75,11 +100,12 @@ def predict_logits(
     particles_bright : bool
         Imaging polarity (``VideoMeta.particles_bright``).
     tile, overlap : int
-        Tile size and overlap (px); tile is rounded up to a multiple of ``2**model.depth``.
+        Tile size (>= 1) and overlap (>= 0) in px; tile is rounded up to a multiple of
+        ``2**model.depth``, an overlap of more than half a tile is cut to half a tile.
         Frames up to ``tile`` px with their margins go through the network whole (no tiling
         overhead): 576 px by default, 512 px frames with a 32 px margin.
     batch : int
-        Tiles per forward pass.
+        Tiles per forward pass (>= 1).
     margin : int
         The frame is extended by ``margin`` px of its mirror image on each side (at most its size
         − 1) before the network sees it, and the logits are cropped back.  A particle cut by the

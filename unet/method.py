@@ -7,10 +7,10 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import torch
 
+from simulator.errors import UserError
 from simulator.video import VideoMeta
-from unet.infer import predict_logits
+from unet.infer import check_device, predict_logits
 from unet.io import load_model
 from unet.model import UNet
 from unet.postprocess import instances_from_probabilities
@@ -47,11 +47,12 @@ def segment(
         A model, a MODELDIR / ``.safetensors`` path, or None for the shipped default
         (``unet/weights/default.safetensors``).
     device : str
-        ``"cpu"`` or ``"cuda"`` (half precision autocast on GPU).
+        ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (half precision autocast on GPU).
     tile, overlap, batch : int
-        Tiling (px) and tiles per forward pass (see :func:`unet.infer.predict_logits`).
+        Tiling (px; tile >= 1, overlap >= 0) and tiles per forward pass (>= 1) (see
+        :func:`unet.infer.predict_logits`).
     margin : int or None
-        Mirrored margin (px) around each frame (:func:`unet.infer.predict_logits`); None: the one
+        Mirrored margin (px, >= 0) around each frame (:func:`unet.infer.predict_logits`); None: the one
         the model was trained with (its JSON's ``training.margin``; 0 for a model object or a
         model saved without one).
     tta : bool
@@ -62,7 +63,17 @@ def segment(
     Returns
     -------
     (T, Y, X) int32 labels, 0 = background; labels are per frame (not linked over time).
+
+    Raises
+    ------
+    UserError
+        One line naming a parameter out of range, or a device torch cannot use.
     """
+    for name, value, low in (("tile", tile, 1), ("overlap", overlap, 0), ("batch", batch, 1),
+                             ("margin", 0 if margin is None else margin, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise UserError(f"method unet: parameter {name!r} = {value!r} is not allowed; expected an integer >= {low}")
+    check_device(device, what=f"method unet: parameter 'device' = {device!r}")
     post: dict[str, Any] = {}
     trained_margin = 0
     if isinstance(model, UNet):

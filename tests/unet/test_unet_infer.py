@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from simulator.errors import UserError
 from simulator.video import VideoMeta
 from unet.infer import predict_logits
 from unet.io import save_model
@@ -69,6 +71,37 @@ def test_segment_with_model_path(tmp_path: Path) -> None:
     assert labels.shape == (2, 40, 40) and labels.dtype == np.int32 and labels.min() >= 0
     labels2 = segment(_video((2, 40, 40)), meta, model=_model(), tile=32, overlap=8)
     assert labels2.shape == (2, 40, 40)
+
+
+_NO_SUCH_GPU = f"cuda:{torch.cuda.device_count()}"
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"tile": 0}, "parameter 'tile' = 0 is not allowed; expected an integer >= 1"),
+    ({"batch": 0}, "parameter 'batch' = 0 is not allowed; expected an integer >= 1"),
+    ({"overlap": -40, "tile": 32}, "parameter 'overlap' = -40 is not allowed; expected an integer >= 0"),
+    ({"margin": -3}, "parameter 'margin' = -3 is not allowed; expected an integer >= 0"),
+    ({"tile": True}, "parameter 'tile' = True is not allowed"),
+    ({"device": "tpu"}, "parameter 'device' = 'tpu': expected cpu, cuda or cuda:N"),
+    ({"device": "cuda:abc"}, "parameter 'device' = 'cuda:abc': expected cpu, cuda or cuda:N"),
+    ({"device": _NO_SUCH_GPU}, f"parameter 'device' = '{_NO_SUCH_GPU}': "
+                               + ("torch sees" if torch.cuda.is_available() else "no CUDA GPU is available to torch")),
+])
+def test_segment_refuses_parameters_out_of_range(params: dict, message: str) -> None:
+    """Once tracebacks from range() or torch, or (a negative overlap) tiles with gaps between them
+    and NaN logits in the gaps."""
+    meta = VideoMeta("v", (1, 40, 40), 1.0, 0.1)
+    with pytest.raises(UserError, match=re.escape(f"method unet: {message}")):
+        segment(_video((1, 40, 40)), meta, model=_model(), **params)
+
+
+def test_segment_cuts_an_overlap_beyond_half_a_tile() -> None:
+    """Overlaps from 0 up to (and past) the tile size leave no pixel without a tile."""
+    meta = VideoMeta("v", (1, 70, 70), 1.0, 0.1)
+    for overlap in (0, 16, 32, 100):
+        logits = next(predict_logits(_video((1, 70, 70)), _model(), particles_bright=False, tile=32, overlap=overlap))
+        assert np.isfinite(logits).all(), overlap
+    assert segment(_video((1, 70, 70)), meta, model=_model(), tile=32, overlap=100).shape == (1, 70, 70)
 
 
 def test_mirrored_crop_extends_input_and_labels_alike() -> None:
