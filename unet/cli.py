@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep the default post-processing thresholds instead of choosing them on --data")
     p.add_argument("--stop-at", type=int, default=None,
                    help="stop after this step with a checkpoint (continue later with --resume; same weights)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (float16 mixed precision on cuda, bfloat16 with --bf16)")
+    p.add_argument("--device", default="cpu",
+                   help="cpu, cuda or cuda:N (float16 mixed precision on cuda, bfloat16 with --bf16)")
     p.add_argument("--bf16", action="store_true",
                    help="bfloat16 mixed precision (CPU or cuda): 2.2x faster steps measured on a CPU with AMX and "
                         "AVX512-BF16; on a CPU without bfloat16 units it can be slower than float32")
@@ -67,32 +68,31 @@ def _train(args: argparse.Namespace) -> int:
     from simulator.config import list_presets
     from simulator.errors import UserError
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     known = list_presets()
     for name in args.preset:
         if name not in known:
             raise UserError(f"--preset {name!r} is unknown; valid presets: {', '.join(sorted(known))}")
-    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
-        raise UserError(f"--device {args.device!r}: expected cpu or cuda")
-    if args.steps < 1 or args.crop % 2 ** args.depth or args.context % 2 == 0:
-        raise UserError(f"--steps {args.steps} / --crop {args.crop} / --context {args.context}: expected steps >= 1, "
-                        f"crop a multiple of 2**depth, odd context")
     for option, value, ok, expected in (
+        ("--steps", args.steps, args.steps >= 1, "at least 1"),
+        ("--context", args.context, args.context >= 1 and args.context % 2 == 1, "an odd number of frames >= 1"),
         ("--lr", args.lr, args.lr > 0, "a positive learning rate"),
         ("--batch-size", args.batch_size, args.batch_size >= 1, "at least 1"),
         ("--depth", args.depth, args.depth >= 1, "at least 1"),
         ("--base-width", args.base_width, args.base_width >= 1, "at least 1"),
-        ("--crop", args.crop, args.crop >= 1, "a positive size in px"),
+        ("--crop", args.crop, args.crop >= 1 and args.crop % 2 ** args.depth == 0,
+         "a positive size in px, a multiple of 2**depth"),
         ("--dropout", args.dropout, 0 <= args.dropout < 1, "0 <= dropout < 1"),
         ("--margin", args.margin, args.margin >= 0, "0 or more px"),
         ("--foreground-fraction", args.foreground_fraction, 0 <= args.foreground_fraction <= 1, "between 0 and 1"),
         ("--val-clips", args.val_clips, args.val_clips >= 1, "at least 1"),
         ("--val-every", args.val_every, args.val_every >= 1, "at least 1"),
         ("--workers", args.workers, args.workers >= 0, "0 or more processes"),
+        ("--threads", args.threads, args.threads >= 0, "0 (torch's default) or more threads"),
     ):
         if not ok:
             raise UserError(f"{option} {value}: expected {expected}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.foreground_fraction > 0 and not args.data:
         raise UserError(f"--foreground-fraction {args.foreground_fraction}: applies to the crops of --data, "
                         "and no --data was given (streamed clips are drawn whole)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from safetensors.torch import load_file, save_file
 from simulator.errors import UserError
 from unet.model import UNet
 
-__all__ = ["save_model", "load_model", "resolve_model_path", "DEFAULT_MODEL", "FORMAT", "WEIGHTS_NAME", "CONFIG_NAME"]
+__all__ = ["save_model", "load_model", "resolve_model_path", "write_atomic", "DEFAULT_MODEL", "FORMAT", "WEIGHTS_NAME",
+           "CONFIG_NAME"]
 
 FORMAT = "nanoaquarium-unet-1"
 WEIGHTS_NAME = "model.safetensors"
@@ -51,13 +53,15 @@ def resolve_model_path(path: str | os.PathLike[str] | None) -> tuple[Path, Path]
     return weights, config
 
 
-def _write_atomic(path: Path, write: Any) -> None:
+def write_atomic(path: Path, write: Callable[[str], Any]) -> None:
+    """Write ``path`` whole or not at all: ``write(tmp)`` fills a temporary file beside it, which
+    is then renamed over ``path`` (a kill or an error leaves the previous file, if any, intact)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a model is shared data
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; models and logs are shared data
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -77,8 +81,8 @@ def save_model(path: str | os.PathLike[str], model: UNet, config: dict[str, Any]
     cfg["format"] = FORMAT
     cfg["architecture"] = architecture_of(model)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    _write_atomic(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": FORMAT}))
-    _write_atomic(cfg_path, lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n"))
+    write_atomic(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": FORMAT}))
+    write_atomic(cfg_path, lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n"))
     return weights
 
 

@@ -7,7 +7,9 @@ are rare) plus a soft Dice term on the foreground (Milletari et al., V-Net, 3DV 
 remedy for sparse foreground.  Checkpoints: ``checkpoint.pt`` holds only tensors, numbers,
 lists and a JSON string (model, optimizer, step, the training options; a resume with other
 options is refused) and is read back with ``torch.load(weights_only=True)``, which refuses
-arbitrary objects; the deliverable model is the safetensors + JSON of :mod:`unet.io`.
+arbitrary objects; it and ``train_log.csv`` are written to a temporary file renamed over the
+old one, so a run killed while saving leaves the previous ones.  The deliverable model is the
+safetensors + JSON of :mod:`unet.io`.
 Batches are a function of ``(seed, step)`` (:class:`unet.data.StepBatches`) and the checkpoint
 holds torch's RNG state, so on the CPU a run stopped and resumed gives the same weights, bit for
 bit, as an uninterrupted one.
@@ -34,7 +36,8 @@ from tqdm import tqdm
 
 from simulator.errors import UserError
 from unet.data import ClipSampler, ClipSource, DiskFrames, Sampler, SimulatedClips, StepBatches
-from unet.io import save_model
+from unet.infer import check_device
+from unet.io import save_model, write_atomic
 from unet.model import UNet
 from unet.normalize import DEFAULT_PERCENTILES
 from unet.calibrate import DEFAULT_POSTPROCESS, match_counts, tune_postprocess
@@ -125,10 +128,26 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def _write_log(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=_LOG_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=_LOG_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    write_atomic(path, write)
+
+
+def _load_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
+    """The checkpoint's contents; a file that is not one is a user error naming it."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - truncated, garbage, refused objects: torch raises many kinds
+        raise UserError(f"--resume {path}: not a readable checkpoint, truncated or corrupt ({type(exc).__name__}); "
+                        "delete it to start again, or use a new --out") from None
+    if not isinstance(state, dict) or not {"model", "optimizer", "step"} <= set(state):
+        raise UserError(f"--resume {path}: not a checkpoint of nanoaq train (expected model, optimizer and step); "
+                        "delete it to start again, or use a new --out")
+    return state
 
 
 def _read_log(path: Path) -> list[dict[str, Any]]:
@@ -178,14 +197,14 @@ def train(
     With ``cfg.tune_postprocess`` and ``cfg.data``, the post-processing thresholds are chosen on
     the training datasets' whole frames (:func:`unet.calibrate.tune_postprocess`).
 
-    ``stop_at``: stop after that step with a checkpoint and no model, as an interrupted run would
-    (continue with ``resume=True``).  Returns the last validation scores
+    ``stop_at``: stop after that step (>= 1, and not before a resumed checkpoint's) with a
+    checkpoint and no model, as an interrupted run would (continue with ``resume=True``).  Returns the last validation scores
     ``{"val_loss": ..., "val_f1": ...}`` (empty when stopped early).
     """
     out = Path(out)
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA GPU is available to torch")
+    dev = check_device(device, what=f"--device {device!r}")
+    if stop_at is not None and stop_at < 1:
+        raise UserError(f"--stop-at {stop_at}: expected a step >= 1")
     if dev.type == "cuda" and cfg.bf16 and not torch.cuda.is_bf16_supported():
         raise UserError("--bf16 --device cuda: this GPU has no bfloat16 support (leave out --bf16: float16 autocast)")
     ckpt_path, log_path = out / "checkpoint.pt", out / "train_log.csv"
@@ -209,11 +228,14 @@ def train(
     scaler = torch.amp.GradScaler("cuda", enabled=dev.type == "cuda" and not cfg.bf16)
     start = 0
     if resume and ckpt_path.is_file():
-        state = torch.load(ckpt_path, map_location=dev, weights_only=True)
+        state = _load_checkpoint(ckpt_path, dev)
         _check_resumed_options(ckpt_path, state.get("config"), cfg)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start = int(state["step"])
+        if stop_at is not None and stop_at < start:
+            raise UserError(f"--stop-at {stop_at}: the checkpoint in {out} is already at step {start}; "
+                            "expected that step or a later one")
         if "torch_rng" in state:  # dropout masks continue as in an uninterrupted run
             torch.set_rng_state(state["torch_rng"])
         log.info("resumed %s at step %d", out, start)
@@ -246,9 +268,9 @@ def train(
             scores["val_loss"], scores["val_f1"] = _validate(model, val, dev)
             row.update(scores)
         if (step + 1) % cfg.val_every == 0 or step + 1 == end:
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1,
-                        "torch_rng": torch.get_rng_state(), "config": json.dumps(asdict(cfg), sort_keys=True)},
-                       ckpt_path)
+            ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1,
+                    "torch_rng": torch.get_rng_state(), "config": json.dumps(asdict(cfg), sort_keys=True)}
+            write_atomic(ckpt_path, lambda tmp: torch.save(ckpt, tmp))
             _write_log(log_path, [*rows, row])
             bar.set_postfix(loss=f"{loss.item():.3f}", val_f1=f"{scores['val_f1']:.3f}")
         rows.append(row)

@@ -346,7 +346,7 @@ CASES: dict[str, Case] = {
     "cli-unet-unknown-device": Case(lambda w, b: ["segment", "--method", "unet", "--params", '{"device": "tpu"}',
                                                   "--in", str(b.ds), "--out", "out", "--quiet"],
                                     "method unet: parameter 'device' = 'tpu': expected cpu, cuda or cuda:N"),
-    "cli-train-bad-steps": Case(lambda w, b: ["train", "--out", "model", "--steps", "0"], "expected steps >= 1"),
+    "cli-train-bad-steps": Case(lambda w, b: ["train", "--out", "model", "--steps", "0"], "--steps 0: expected at least 1"),
     "cli-train-negative-lr": Case(lambda w, b: ["train", "--out", "model", "--lr", "-1"],
                                   "--lr -1.0: expected a positive learning rate"),
     "cli-train-zero-batch": Case(lambda w, b: ["train", "--out", "model", "--batch-size", "0"],

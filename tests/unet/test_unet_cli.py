@@ -11,8 +11,14 @@ from benchmark.cli import main
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--preset", "nope"], "--preset 'nope' is unknown"),
-    (["--device", "tpu"], "--device 'tpu'"),
-    (["--crop", "100"], "crop a multiple"),
+    (["--device", "tpu"], "--device 'tpu': expected cpu, cuda or cuda:N"),
+    (["--device", "cuda:abc"], "--device 'cuda:abc': expected cpu, cuda or cuda:N"),
+    (["--crop", "100"], "--crop 100: expected a positive size in px, a multiple of 2**depth"),
+    (["--context", "4"], "--context 4: expected an odd number of frames >= 1"),
+    (["--context", "-1"], "--context -1: expected an odd number of frames >= 1"),
+    (["--threads", "-1"], "--threads -1: expected 0 (torch's default) or more threads"),
+    (["--stop-at", "0"], "--stop-at 0: expected a step >= 1"),
+    (["--stop-at", "-5"], "--stop-at -5: expected a step >= 1"),
     (["--foreground-fraction", "1.5"], "--foreground-fraction 1.5: expected between 0 and 1"),
     (["--foreground-fraction", "0.3"], "--foreground-fraction 0.3: applies to the crops of --data"),
 ])

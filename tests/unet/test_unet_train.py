@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from itertools import islice
 from pathlib import Path
 
@@ -187,3 +188,57 @@ def test_resume_with_other_options_is_refused(tmp_path: Path) -> None:
     train(tmp_path / "m", _cfg(steps=10, val_every=5, crop=32, base_width=4, val_clips=2), source=disc_clips,
           progress=False, resume=True)
     assert (tmp_path / "m" / "model.safetensors").is_file()
+
+
+class _Killed(BaseException):
+    """Stands for a SIGKILL: not an Exception, so nothing on the way catches it."""
+
+
+def test_a_run_killed_while_saving_leaves_the_previous_checkpoint_and_log(tmp_path: Path, monkeypatch) -> None:
+    cfg = _cfg(steps=8, val_every=4, crop=32, base_width=4, val_clips=2)
+    out = tmp_path / "m"
+    train(out, cfg, source=disc_clips, progress=False, stop_at=4)
+    ckpt, log_path = out / "checkpoint.pt", out / "train_log.csv"
+    saved, log = ckpt.read_bytes(), log_path.read_bytes()
+
+    def half_saved(obj: object, f: str) -> None:
+        Path(f).write_bytes(b"PK\x03\x04 the first bytes of a zip archive")
+        raise _Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(torch, "save", half_saved)
+        with pytest.raises(_Killed):
+            train(out, cfg, source=disc_clips, progress=False, resume=True)
+    assert ckpt.read_bytes() == saved and log_path.read_bytes() == log
+
+    def half_written(self: csv.DictWriter, rows: list) -> None:
+        self.writerow(rows[0])
+        raise _Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(csv.DictWriter, "writerows", half_written)
+        with pytest.raises(_Killed):
+            train(out, cfg, source=disc_clips, progress=False, resume=True, stop_at=6)
+    assert log_path.read_bytes() == log
+    assert torch.load(ckpt, weights_only=True)["step"] == 6
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "train_log.csv"]  # no temporary file left
+
+
+def test_resume_refuses_a_corrupt_checkpoint_and_a_stop_before_it(tmp_path: Path) -> None:
+    cfg = _cfg(steps=8, val_every=4, crop=32, base_width=4, val_clips=2)
+    out = tmp_path / "m"
+    train(out, cfg, source=disc_clips, progress=False, stop_at=4)
+    with pytest.raises(UserError, match=r"--stop-at 3: the checkpoint in .* is already at step 4"):
+        train(out, cfg, source=disc_clips, progress=False, resume=True, stop_at=3)
+    ckpt = out / "checkpoint.pt"
+    whole = ckpt.read_bytes()
+    for corrupt in (whole[: len(whole) // 2], b"garbage bytes", b""):
+        ckpt.write_bytes(corrupt)
+        with pytest.raises(UserError, match=re.escape(f"--resume {ckpt}: not a readable checkpoint")):
+            train(out, cfg, source=disc_clips, progress=False, resume=True)
+    torch.save({"step": 4}, ckpt)
+    with pytest.raises(UserError, match="not a checkpoint of nanoaq train"):
+        train(out, cfg, source=disc_clips, progress=False, resume=True)
+    with pytest.raises(UserError, match="--stop-at 0: expected a step >= 1"):
+        train(tmp_path / "new", cfg, source=disc_clips, progress=False, stop_at=0)
+    assert not (tmp_path / "new").exists()
