@@ -249,13 +249,17 @@ def row_unet(frames: int) -> list[dict]:
             torch.set_num_threads(threads)
         try:
             segment(video.frames[:1], video.meta, device=device)  # load and warm up
-            t = best_of({"u": lambda: segment(video.frames, video.meta, device=device)}, 1)["u"]
+            t = best_of({k: lambda tta=tta: segment(video.frames, video.meta, device=device, tta=tta)
+                         for k, tta in (("plain", False), ("tta", True))}, 1)
         finally:
             torch.set_num_threads(previous)
         name = f"{threads} CPU threads" if threads else torch.cuda.get_device_name()
         rows.append(dict(id=f"unet_{device}", what=f"U-Net segment() (inference + post-processing), 512x512, {name}",
-                         compared_with="-", value=frames / t, unit="frames/s", target="report", met=None,
-                         details={"frames": frames, "seconds": t}))
+                         compared_with="-", value=frames / t["plain"], unit="frames/s", target="report", met=None,
+                         details={"frames": frames, "seconds": t["plain"]}))
+        rows.append(dict(id=f"unet_tta_{device}", what=f"the same with tta=True (8 views a frame), {name}",
+                         compared_with="-", value=frames / t["tta"], unit="frames/s", target="report", met=None,
+                         details={"frames": frames, "seconds": t["tta"]}))
     return rows
 
 
