@@ -1,9 +1,9 @@
 """One-to-one matching of predicted and true instances by IoU (Hungarian algorithm).
 
-Shared by the tuner (whose objective is ``pooled_f1``) and by the benchmark's metrics.  ``overlap_matrix`` counts the pixels
-shared by every (true, predicted) label pair in one pass with ``np.bincount`` over the paired
-labels (the same quantity as stardist's ``label_overlap``), and ``match`` solves the assignment
-with SciPy's ``linear_sum_assignment``.
+Shared by the tuner (whose objective is ``pooled_f1``) and by the benchmark's metrics.
+``overlap_matrix`` counts the pixels shared by every (true, predicted) label pair in one pass with
+``np.bincount`` over the paired labels (the same quantity as stardist's ``label_overlap``), and
+``match`` solves the assignment with SciPy's ``linear_sum_assignment``.
 """
 
 from __future__ import annotations
