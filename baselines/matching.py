@@ -99,6 +99,8 @@ def pooled_f1(true: Any, pred: Any, *, threshold: float = 0.5) -> float:
         if t is missing or p is missing:
             raise ValueError(f"video {i} has {'no prediction' if p is missing else 'a prediction but no ground truth'}")
         t, p = np.asarray(t), np.asarray(p)
+        if t.ndim not in (2, 3):  # one video given as nested lists, not arrays, lands here frame by frame
+            raise ValueError(f"video {i}: labels of shape {t.shape}; expected (T, Y, X) or (Y, X) arrays")
         if t.shape != p.shape:
             raise ValueError(f"shapes differ: ground truth {t.shape}, prediction {p.shape}")
         if t.ndim == 2:

@@ -153,13 +153,20 @@ def check_out(path: str | Path) -> Path:
     path = Path(path)
     if not path.parent.is_dir():
         raise UserError(f"--out {path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise UserError(f"--out {path}: is a folder; expected a JSON file, e.g. {path / 'params.json'}")
     return path
 
 
 def write_params(path: str | Path, params: dict[str, Any]) -> Path:
-    """Write ``params`` as a JSON object (atomically: a temporary file renamed into place)."""
+    """Write ``params`` as a JSON object (atomically: a temporary file renamed into place, removed
+    if that fails)."""
     path = check_out(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(params, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(params, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path

@@ -4,8 +4,9 @@ Each scored video is stored as soon as it is done, in a folder beside the result
 (``<out dir>/.<out name>.cache/<key>/<task>/<video_id>/``: ``result.json`` and ``labels.npy``),
 written to a temporary name and renamed, so that a crash never leaves a half entry.  The key is
 the sha256 of the suite checksum, the method's name, parameters and version, the nanoaquarium
-version and the sha256 of the method's source file: a run with anything different does not reuse
-an entry.  When the results file has been written the cache is removed, so a finished bench
+version, the sha256 of the method's source file and that of the scoring code (the matching, the
+metrics, the scoring of a video, the peak-memory measure): a run with anything different does not
+reuse an entry, so a bench resumed across a change of the scoring does not mix two kinds of result.  When the results file has been written the cache is removed, so a finished bench
 leaves nothing behind and the next run computes afresh.  Reused entries keep the time and peak
 memory measured when they were computed.
 
@@ -22,6 +23,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -41,15 +43,28 @@ def cache_path(out: str | Path) -> Path:
     return out.with_name(f".{out.name}.cache")
 
 
-def _source_digest(func: Callable[..., Any]) -> str:
-    """sha256 of the file that defines ``func`` ("" when it has none, e.g. a builtin)."""
+def _source_digest(obj: Callable[..., Any] | ModuleType) -> str:
+    """sha256 of the file that defines ``obj``, a function or a module ("" when it has none, e.g. a
+    builtin)."""
     try:
-        source = inspect.getsourcefile(func)
+        source = inspect.getsourcefile(obj)
     except TypeError:
         source = None
     if not source or not os.path.isfile(source):
         return ""
     return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+
+
+def _scoring_digest() -> str:
+    """sha256 of the source files of the code that turns a method's labels into a result."""
+    from baselines import matching
+
+    from . import metrics, peakmem, score, tracking
+
+    digest = hashlib.sha256()
+    for module in (matching, metrics, tracking, score, peakmem):
+        digest.update(_source_digest(module).encode())
+    return digest.hexdigest()
 
 
 class BenchCache:
@@ -66,7 +81,8 @@ class BenchCache:
     def __init__(self, root: str | Path, *, suite_checksum: str, method: str, params: dict[str, Any],
                  version: str, func: Callable[..., Any]) -> None:
         key = json.dumps({"suite": suite_checksum, "method": method, "params": params, "version": version,
-                          "nanoaquarium": __version__, "source": _source_digest(func)}, sort_keys=True, default=str)
+                          "nanoaquarium": __version__, "source": _source_digest(func),
+                          "scoring": _scoring_digest()}, sort_keys=True, default=str)
         self.path = Path(root) / hashlib.sha256(key.encode()).hexdigest()[:24]
 
     def _entry(self, task: str, video_id: str) -> Path:

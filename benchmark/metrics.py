@@ -226,7 +226,7 @@ METRICS: dict[str, Metric] = dict([
        higher=False),
     _m("seconds_per_frame", "the method's wall time per frame", unit="s", higher=False),
     _m("peak_memory_mb", "the method's peak rise of the process's resident memory (RSS high-water mark; "
-       "host memory, not a GPU's; – where the OS cannot reset the mark)", unit="MB", higher=False),
+       "host memory, not a GPU's; – where the OS cannot reset the mark)", unit="MiB", higher=False),
 ])
 
 #: The per-frame metrics, averaged over frames (``seg`` is then pooled over the video).

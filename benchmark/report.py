@@ -42,7 +42,7 @@ def _fmt(v) -> str:
 
 
 def _leaderboard(results: list[Results]) -> tuple[list[str], list[list[str]]]:
-    head = ["method", *KEY_METRICS, "s/frame", "peak MB"]
+    head = ["method", *KEY_METRICS, "s/frame", "peak MiB"]
     rows = []
     for r in sorted(results, key=lambda r: -(r.aggregates.get("overall:all", {}).get("f1@0.5") or 0)):
         a = r.aggregates.get("overall:all", {})

@@ -273,8 +273,13 @@ def environment() -> dict[str, Any]:
     except (OSError, StopIteration):
         pass
     try:
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=False).stdout.strip()
+        git = ["git", "-C", str(ROOT)]
+        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                check=False).stdout.strip()
+        # "-dirty" when tracked files differ from the commit: the figures are then of no commit
+        if subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                          check=False).stdout.strip():
+            commit += "-dirty"
     except OSError:
         commit = ""
     return {"utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -105,6 +105,20 @@ def _tifffile_errors(path: Path) -> Iterator[None]:
         raise DatasetError(f"{path}: truncated or corrupt TIFF ({handler.messages[0]})")
 
 
+#: OME-XML length and time units (the schema's UnitsLength / UnitsTime symbols) in nm and s; the
+#: schema's defaults, when a file names none, are µm for PhysicalSize and s for TimeIncrement.
+_NM_PER_UNIT = {"pm": 1e-3, "Å": 0.1, "nm": 1.0, "µm": 1e3, "μm": 1e3, "um": 1e3, "mm": 1e6, "cm": 1e7, "m": 1e9}
+_S_PER_UNIT = {"ns": 1e-9, "µs": 1e-6, "μs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
+
+
+def _unit(path: Path, symbol: str, table: dict[str, float], field: str) -> float:
+    """The factor of an OME unit ``symbol`` in ``table``; an unknown one is a DatasetError."""
+    if symbol not in table:
+        raise DatasetError(f"{path}: OME {field} {symbol!r} is not a unit we read (expected one of "
+                           f"{', '.join(table)})")
+    return table[symbol]
+
+
 def tiff_info(path: str | Path) -> tuple[tuple[int, ...], np.dtype, dict]:
     """Shape, dtype and physical metadata (pixel_size_nm, frame_interval_s, if present)."""
     path = Path(path)
@@ -119,9 +133,11 @@ def tiff_info(path: str | Path) -> tuple[tuple[int, ...], np.dtype, dict]:
                 image = image[0] if isinstance(image, list) else image
                 px = image.get("Pixels", {})
                 if "PhysicalSizeX" in px:
-                    phys["pixel_size_nm"] = float(px["PhysicalSizeX"])
+                    phys["pixel_size_nm"] = float(px["PhysicalSizeX"]) * _unit(
+                        path, px.get("PhysicalSizeXUnit", "µm"), _NM_PER_UNIT, "PhysicalSizeXUnit")
                 if "TimeIncrement" in px:
-                    phys["frame_interval_s"] = float(px["TimeIncrement"])
+                    phys["frame_interval_s"] = float(px["TimeIncrement"]) * _unit(
+                        path, px.get("TimeIncrementUnit", "s"), _S_PER_UNIT, "TimeIncrementUnit")
             elif tif.imagej_metadata is not None or tif.pages[0].tags.get("XResolution"):
                 tag = tif.pages[0].tags.get("XResolution")
                 unit = (tif.imagej_metadata or {}).get("unit", "")

@@ -78,7 +78,7 @@ def _train(args: argparse.Namespace) -> int:
         ("--lr", args.lr, args.lr > 0, "a positive learning rate"),
         ("--batch-size", args.batch_size, args.batch_size >= 1, "at least 1"),
         ("--depth", args.depth, args.depth >= 1, "at least 1"),
-        ("--base-width", args.base_width, args.base_width >= 1, "at least 1"),
+        ("--base-width", args.base_width, args.base_width >= 2, "at least 2"),
         ("--crop", args.crop, args.crop >= 1 and args.crop % 2 ** args.depth == 0,
          "a positive size in px, a multiple of 2**depth"),
         ("--dropout", args.dropout, 0 <= args.dropout < 1, "0 <= dropout < 1"),

@@ -73,6 +73,8 @@ def segment(
                              ("margin", 0 if margin is None else margin, 0)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise UserError(f"method unet: parameter {name!r} = {value!r} is not allowed; expected an integer >= {low}")
+    if not isinstance(tta, bool):  # the string "false" would switch it on
+        raise UserError(f"method unet: parameter 'tta' = {tta!r} is not allowed; expected true or false")
     check_device(device, what=f"method unet: parameter 'device' = {device!r}")
     post: dict[str, Any] = {}
     trained_margin = 0

@@ -208,6 +208,8 @@ def train(
     if dev.type == "cuda" and cfg.bf16 and not torch.cuda.is_bf16_supported():
         raise UserError("--bf16 --device cuda: this GPU has no bfloat16 support (leave out --bf16: float16 autocast)")
     ckpt_path, log_path = out / "checkpoint.pt", out / "train_log.csv"
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file; expected a folder for the model")
     if out.exists() and any(out.iterdir()) and not resume:
         raise UserError(f"--out {out}: folder exists and is not empty (use --resume to continue it)")
     source = source or SimulatedClips(cfg.presets or None)

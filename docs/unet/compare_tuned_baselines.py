@@ -13,7 +13,9 @@ Usage (cached suites are reused; results are cached per method in ``--out``/cach
 resumes)::
 
     NANOAQ_CACHE=/work/cache python docs/unet/compare_tuned_baselines.py --tier standard \
-        --budget 16 --tune-frames 1 --out unet/weights/standard
+        --budget 8 --tune-frames 1 --out unet/weights/standard/cmp
+
+(the command of ``unet/weights/README.md``: ``cmp_params.json``, ``cmp_scores.json``, ``cmp_table.md``).
 
 ``--tta`` scores the U-Net with test-time augmentation instead (cached as ``unet-tta`` beside the
 plain ``unet`` and the baselines, table in ``…_tta_table.md``).

@@ -59,6 +59,9 @@ def test_f1_pools_true_positives_over_videos_of_different_sizes():
         f1_score([hit, big], [hit])
     with pytest.raises(ValueError, match="video 1 has a prediction but no ground truth"):
         f1_score([hit], [hit, big])
+    # a frame as nested lists is a sequence of rows, i.e. of 1-D "videos": refused, not scored
+    with pytest.raises(ValueError, match=r"video 0: labels of shape \(2,\)"):
+        f1_score([[1, 1], [1, 1]], [[1, 1], [0, 0]])
 
 
 def _training_videos():
@@ -97,6 +100,19 @@ def test_out_in_a_missing_folder_is_refused_before_writing(tmp_path):
     with pytest.raises(UserError, match="folder .+ does not exist"):
         write_params(tmp_path / "no" / "otsu.json", {})
     assert check_out(tmp_path / "otsu.json") == tmp_path / "otsu.json"
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(UserError, match=r"folder\S* is a folder; expected a JSON file"):
+        check_out(tmp_path / "folder")
+
+
+def test_write_params_leaves_no_temporary_file_when_it_fails(tmp_path, monkeypatch):
+    def refuse(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("baselines.tune.os.replace", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        write_params(tmp_path / "otsu.json", {"a": 1})
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_search_space_covers_method_specific_parameters():

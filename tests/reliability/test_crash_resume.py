@@ -206,3 +206,22 @@ def test_bench_cache_resumes_an_interrupted_run(tmp_path):
     other = BenchCache(cache_path(tmp_path / "crashed.json"), suite_checksum=suite.checksum, method="otsu",
                        params={}, version="2", func=_Interrupting)
     assert other.get(task.name, "video_000") is None
+
+
+def test_bench_cache_key_holds_the_scoring_code(tmp_path, monkeypatch):
+    """The key covers the matching, metrics, tracking, video scoring and peak-memory modules, so a
+    bench resumed after one of them changed (as the matching did) computes afresh."""
+    import baselines.matching
+    import benchmark.metrics
+    from benchmark import cache as cache_module
+
+    seen = []
+    digest = cache_module._source_digest
+    monkeypatch.setattr(cache_module, "_source_digest", lambda obj: seen.append(obj) or digest(obj))
+    key = dict(suite_checksum="abc", method="otsu", params={}, version="1", func=_Interrupting)
+    before = cache_module.BenchCache(tmp_path, **key).path
+    assert baselines.matching in seen and benchmark.metrics in seen
+    monkeypatch.setattr(cache_module, "_source_digest",
+                        lambda obj: "edited" if obj is baselines.matching else digest(obj))
+    assert cache_module.BenchCache(tmp_path, **key).path != before
+

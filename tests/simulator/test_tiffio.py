@@ -67,3 +67,26 @@ def test_real_frame_pixel_size(real_dir):
     shape, dtype, phys = tiff_info(real_dir / "000.tif")
     assert shape == (1024, 1024) and dtype == np.uint8
     assert phys["pixel_size_nm"] == pytest.approx(1.727, abs=1e-3)
+
+
+@pytest.mark.parametrize(("meta", "pixel_nm", "interval_s"), [
+    ({"PhysicalSizeX": 0.5, "PhysicalSizeXUnit": "µm", "TimeIncrement": 20, "TimeIncrementUnit": "ms"}, 500.0, 0.02),
+    ({"PhysicalSizeX": 0.5, "TimeIncrement": 2}, 500.0, 2.0),  # OME's defaults: µm and s
+    ({"PhysicalSizeX": 17.27, "PhysicalSizeXUnit": "Å"}, 1.727, None),
+    ({"PhysicalSizeX": 1.5, "PhysicalSizeXUnit": "nm", "TimeIncrementUnit": "s", "TimeIncrement": 0.1}, 1.5, 0.1),
+])
+def test_ome_units_of_third_party_files(tmp_path, meta, pixel_nm, interval_s):
+    """A file written by another program states its pixel size in µm (or names no unit: µm)."""
+    path = tmp_path / "x.ome.tif"
+    tifffile.imwrite(path, np.zeros((2, 8, 8), np.uint16), ome=True, metadata={"axes": "TYX", **meta})
+    phys = tiff_info(path)[2]
+    assert phys["pixel_size_nm"] == pytest.approx(pixel_nm)
+    assert phys.get("frame_interval_s") == (None if interval_s is None else pytest.approx(interval_s))
+
+
+def test_unknown_ome_unit_is_a_one_line_error(tmp_path):
+    path = tmp_path / "x.ome.tif"
+    tifffile.imwrite(path, np.zeros((2, 8, 8), np.uint16), ome=True,
+                     metadata={"axes": "TYX", "PhysicalSizeX": 1.0, "PhysicalSizeXUnit": "ly"})
+    with pytest.raises(DatasetError, match=r"x.ome.tif: OME PhysicalSizeXUnit 'ly' is not a unit we read"):
+        tiff_info(path)

@@ -19,6 +19,7 @@ from benchmark.cli import main
     (["--threads", "-1"], "--threads -1: expected 0 (torch's default) or more threads"),
     (["--stop-at", "0"], "--stop-at 0: expected a step >= 1"),
     (["--stop-at", "-5"], "--stop-at -5: expected a step >= 1"),
+    (["--base-width", "1"], "--base-width 1: expected at least 2"),
     (["--foreground-fraction", "1.5"], "--foreground-fraction 1.5: expected between 0 and 1"),
     (["--foreground-fraction", "0.3"], "--foreground-fraction 0.3: applies to the crops of --data"),
 ])
@@ -27,6 +28,14 @@ def test_train_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "m").exists()
+
+
+def test_train_refuses_an_out_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "m").write_text("not a folder")
+    assert main(["train", "--out", str(tmp_path / "m"), "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "is a file; expected a folder for the model" in err and err.count("\n") == 1
+    assert (tmp_path / "m").read_text() == "not a folder"
 
 
 def test_train_options_reach_the_model(tmp_path: Path) -> None:

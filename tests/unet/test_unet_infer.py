@@ -82,6 +82,7 @@ _NO_SUCH_GPU = f"cuda:{torch.cuda.device_count()}"
     ({"overlap": -40, "tile": 32}, "parameter 'overlap' = -40 is not allowed; expected an integer >= 0"),
     ({"margin": -3}, "parameter 'margin' = -3 is not allowed; expected an integer >= 0"),
     ({"tile": True}, "parameter 'tile' = True is not allowed"),
+    ({"tta": "false"}, "parameter 'tta' = 'false' is not allowed; expected true or false"),
     ({"device": "tpu"}, "parameter 'device' = 'tpu': expected cpu, cuda or cuda:N"),
     ({"device": "cuda:abc"}, "parameter 'device' = 'cuda:abc': expected cpu, cuda or cuda:N"),
     ({"device": _NO_SUCH_GPU}, f"parameter 'device' = '{_NO_SUCH_GPU}': "
