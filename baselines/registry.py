@@ -143,7 +143,10 @@ def validate_params(func: Callable[..., Any], params: Any, *, method: str | None
     """Check ``params`` against ``func``'s keyword parameters; return them converted.
 
     A project method's parameters carry their allowed values (``__nanoaq_params__``); for any
-    other function a value must have the type of the parameter's default (when it has one).
+    other function a value must have the type of the parameter's default (when it has one).  A
+    method may also carry ``__nanoaq_check__(params)``, run last on the checked parameters, for
+    checks that one parameter's allowed values cannot say (ranges of the U-Net's tiling, a device
+    that must exist); it raises UserError.
 
     Raises
     ------
@@ -181,6 +184,9 @@ def validate_params(func: Callable[..., Any], params: Any, *, method: str | None
         else:
             names = ", ".join(specs or allowed) or "(none)"
             raise UserError(f"method {method}: unknown parameter {key!r}; allowed parameters: {names}")
+    check = getattr(func, "__nanoaq_check__", None)
+    if check is not None:
+        check(out)
     return out
 
 

@@ -15,7 +15,7 @@ from unet.io import load_model
 from unet.model import UNet
 from unet.postprocess import instances_from_probabilities
 
-__all__ = ["segment"]
+__all__ = ["segment", "check_params"]
 
 
 @lru_cache(maxsize=4)
@@ -69,13 +69,7 @@ def segment(
     UserError
         One line naming a parameter out of range, or a device torch cannot use.
     """
-    for name, value, low in (("tile", tile, 1), ("overlap", overlap, 0), ("batch", batch, 1),
-                             ("margin", 0 if margin is None else margin, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise UserError(f"method unet: parameter {name!r} = {value!r} is not allowed; expected an integer >= {low}")
-    if not isinstance(tta, bool):  # the string "false" would switch it on
-        raise UserError(f"method unet: parameter 'tta' = {tta!r} is not allowed; expected true or false")
-    check_device(device, what=f"method unet: parameter 'device' = {device!r}")
+    check_params({"device": device, "tile": tile, "overlap": overlap, "batch": batch, "margin": margin, "tta": tta})
     post: dict[str, Any] = {}
     trained_margin = 0
     if isinstance(model, UNet):
@@ -92,3 +86,29 @@ def segment(
         prob = 1.0 / (1.0 + np.exp(-logits))
         out[t] = instances_from_probabilities(prob[0], prob[1], **post)
     return out
+
+
+def check_params(params: dict[str, Any]) -> None:
+    """Range checks of :func:`segment`'s parameters ``params`` (those not given are not checked).
+
+    Also its ``__nanoaq_check__``, which :func:`baselines.registry.validate_params` runs, so that
+    ``nanoaq bench --methods unet --params ...`` refuses a bad value before generating the suite.
+
+    Raises
+    ------
+    UserError
+        One line naming a parameter out of range, or a device torch cannot use.
+    """
+    for name, low in (("tile", 1), ("overlap", 0), ("batch", 1), ("margin", 0)):
+        value = params.get(name, low)
+        if value is None and name == "margin":  # the trained model's own
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise UserError(f"method unet: parameter {name!r} = {value!r} is not allowed; expected an integer >= {low}")
+    if not isinstance(params.get("tta", False), bool):  # the string "false" would switch it on
+        raise UserError(f"method unet: parameter 'tta' = {params['tta']!r} is not allowed; expected true or false")
+    if "device" in params:
+        check_device(params["device"], what=f"method unet: parameter 'device' = {params['device']!r}")
+
+
+segment.__nanoaq_check__ = check_params  # type: ignore[attr-defined]

@@ -10,6 +10,8 @@ import pytest
 import torch
 
 from simulator.errors import UserError
+from baselines.registry import validate_params
+from benchmark.cli import main
 from simulator.video import VideoMeta
 from unet.infer import predict_logits
 from unet.io import save_model
@@ -94,6 +96,18 @@ def test_segment_refuses_parameters_out_of_range(params: dict, message: str) -> 
     meta = VideoMeta("v", (1, 40, 40), 1.0, 0.1)
     with pytest.raises(UserError, match=re.escape(f"method unet: {message}")):
         segment(_video((1, 40, 40)), meta, model=_model(), **params)
+    with pytest.raises(UserError, match="method unet: parameter"):  # the check the CLI runs first
+        validate_params(segment, params, method="unet")
+
+
+def test_bench_refuses_a_bad_unet_parameter_before_generating_the_suite(tmp_path, capsys, monkeypatch) -> None:
+    def generate(*args, **kwargs):
+        raise AssertionError("the suite was generated before the parameters were checked")
+
+    monkeypatch.setattr("benchmark.suite.generate_suite", generate)
+    assert main(["bench", "--methods", "unet", "--params", '{"tile": 0}', "--out", str(tmp_path / "r.json"),
+                 "--quiet"]) == 2
+    assert "method unet: parameter 'tile' = 0 is not allowed" in capsys.readouterr().err
 
 
 def test_segment_cuts_an_overlap_beyond_half_a_tile() -> None:
