@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -22,6 +23,19 @@ def test_identical_sets_score_zero_and_scaled_noise_scores_its_log() -> None:
     far = realism_scores(sa, frame_statistics(b))
     assert far["nps_log_rms"] == pytest.approx(2.0, abs=0.1)  # 10x the amplitude: 100x the power
     assert far["ks_relative"] > 0.3
+
+
+def test_a_spectrum_without_any_estimate_scores_nan_quietly() -> None:
+    """Bands without an estimate are left out of the RMS; with none at all it is NaN, with no
+    "mean of empty slice" warning (the bands of a tiny frame)."""
+    rng = np.random.default_rng(1)
+    sa = frame_statistics(100 + 5 * rng.standard_normal((2, 128, 128)))
+    half = dict(sa, nps_relative=np.where(sa["freq"] < 0.25, sa["nps_relative"], np.nan))
+    assert realism_scores(half, half)["nps_log_rms"] == 0
+    empty = dict(sa, nps_relative=np.full_like(sa["nps_relative"], np.nan))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(realism_scores(empty, sa)["nps_log_rms"])
 
 
 def test_real_frames_look_more_real_after_calibration(real_dir, tmp_path, capsys) -> None:
