@@ -39,7 +39,7 @@ __all__ = [
 class _Strict(BaseModel):
     """Base for every section: unknown keys are errors, assignments are validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class VideoConfig(_Strict):
@@ -179,7 +179,8 @@ class ParticlesConfig(_Strict):
         description="coefficient of variation of the aspect ratio (shape dispersity; Au nanorod batches ~0.1-0.2)",
     )
     corner_rounding: float = Field(
-        0.05, ge=0.0, le=0.3, description="corner radius of prisms, cubes and plates (fraction of the edge)"
+        0.05, ge=0.0, le=0.28, description="corner radius of prisms, cubes and plates (fraction of the edge; a "
+        "triangle's inradius is 0.289 of its edge, and a larger rounding leaves nothing)"
     )
     thickness_ratio: float = Field(0.2, gt=0.0, le=1.0, description="thickness/edge of prisms and plates")
     truncation: float = Field(0.1, ge=0.0, le=0.3, description="prism tip truncation (fraction of edge)")

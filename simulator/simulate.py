@@ -33,6 +33,7 @@ enters starts a new one).  Every frame's rows carry ``chain_id`` (:mod:`simulato
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -165,7 +166,9 @@ def place_particles(
             close = np.flatnonzero(np.hypot(*(pos[:i] - p).T) < radii[:i] + radii[i] + gap_nm)
             if close.size:
                 moved = affinity.translate(rotated[i], *p)
-                if min(shapely.distance(moved, placed[j]) for j in close) < gap_nm:
+                # dwithin: at a gap of 0 an overlap (distance 0) is refused too, not just a gap below it
+                if any(shapely.dwithin(moved, placed[j], gap_nm) if gap_nm == 0 else
+                       shapely.distance(moved, placed[j]) < gap_nm for j in close):
                     continue
             pos[i] = p
             placed.append(affinity.translate(rotated[i], *p))
@@ -345,7 +348,9 @@ class Simulation:
             if d_max > 0:
                 self._dt_s = min(self._dt_s, dyn.max_step_nm**2 / (2 * d_max))
             names = [s.name for s in self.specs]
-            common = max(set(names), key=names.count)
+            # the commonest shape, a tie going to the first placed (a max over a set of strings would
+            # follow the process's string-hash seed, and potential.csv with it)
+            common = Counter(names).most_common(1)[0][0]
             k = [i for i in range(n) if names[i] == common]
             k = k[int(np.argsort([self.specs[i].radius_nm for i in k])[len(k) // 2])]  # median size
             body, radius = site_list[k]

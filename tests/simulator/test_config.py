@@ -67,6 +67,12 @@ def test_overrides_parse_toml_values():
         (["imaging.exposure_s=10", "imaging.frame_interval_s=1"], ["exposure_s (10.0) must not exceed"]),
         (["particles.count"], ["expected KEY=VALUE"]),
         (["particles.count.x=1"], ["count is a value, not a section"]),
+        # NaN and infinity passed every bound and crashed the rendering (inf was written as null)
+        (["dynamics.flow_nm_s=[nan, 0.0]"], ["dynamics.flow_nm_s.0 = NaN", "finite number"]),
+        (["detector.saturation_counts_per_frame=inf"], ["saturation_counts_per_frame = Infinity", "finite"]),
+        (["particles.size_nm=nan"], ["particles.size_nm = NaN", "finite number"]),
+        # a prism rounded by more than its inradius (0.289 of the edge) is empty
+        (["particles.corner_rounding=0.29"], ["particles.corner_rounding = 0.29", "less than or equal to 0.28"]),
     ],
 )
 def test_config_errors_name_key_value_and_allowed(overrides, expected):
@@ -151,3 +157,11 @@ def test_bad_density_names_the_key(value, expected):
         load_config("assembly-cubes", overrides=[f"particles.density_per_um2={value}"])
     msg = str(info.value)
     assert "\n" not in msg and "particles.density_per_um2 = " in msg and expected in msg, msg
+
+
+def test_the_largest_corner_rounding_allowed_still_makes_every_shape():
+    from simulator.shapes import SHAPES, make_shape
+
+    for name in SHAPES:
+        assert make_shape(name, 20.0, corner_rounding=0.28).outline.area > 0, name
+
