@@ -520,8 +520,11 @@ class Simulation:
                 vi, vj = profile_volume(self.specs[i]), profile_volume(self.specs[j])
                 body, centre, h = merge_outlines(self.specs[i].outline, self.positions_nm[i], self.angles[i], vi,
                                                  self.specs[j].outline, self.positions_nm[j], self.angles[j], vj)
-                spec = ShapeSpec(self.specs[i].name, body, h, min(h / 2, self.specs[i].rounding_nm),
-                                 self.specs[i].profile)
+                # named after a parent that is not a sphere: a "sphere" of mean thickness h would
+                # diffuse as a sphere of diameter h, several times too fast
+                k = j if self.specs[i].name == "sphere" else i
+                spec = ShapeSpec(self.specs[k].name, body, h, min(h / 2, self.specs[k].rounding_nm),
+                                 self.specs[k].profile)
             new.append((spec, centre, (int(self.ids[i]), int(self.ids[j]))))
         self._keep(keep)
         for spec, centre, parents in new:

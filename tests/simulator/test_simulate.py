@@ -138,3 +138,20 @@ def test_the_commonest_shape_of_a_tie_is_the_first_placed_whatever_the_hash_seed
     out = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**__import__("os").environ, "PYTHONHASHSEED": str(h)}).stdout for h in (1, 2, 3, 4)}
     assert len(out) == 1 and out.pop().startswith("True ")  # a tie, and the same table every time
+
+
+def test_every_sphere_is_as_thick_as_it_is_wide_after_merging_with_prisms():
+    """A merged outline was named after its first parent: a sphere + prism merge became a
+    "sphere" as thick as the pair's mean thickness (a few nm), and diffused as a sphere of that
+    diameter, several times too fast.  A sphere's thickness along the beam is its diameter."""
+    cfg = load_config("brownian-prisms", overrides=[
+        "particles.shapes={sphere=0.5, prism=0.5}", "particles.count=12", "particles.size_nm=20",
+        "particles.min_gap_nm=0.5", "reactions.merge=true", "reactions.merge_gap_nm=20",
+        "reactions.etch_rate_nm_s=0", "reactions.nucleation_rate_per_um2_s=0", "video.frames=2",
+        "video.height_px=96", "video.width_px=96"])
+    video = simulate_video(cfg, seed=3)
+    assert any(e["kind"] == "merge" for e in video.events)
+    spheres = [r for r in video.particles if r["shape"] == "sphere"]
+    assert spheres
+    for r in spheres:
+        assert r["thickness_nm"] == pytest.approx(2 * np.sqrt(r["area_nm2"] / np.pi), rel=0.15), r
