@@ -97,6 +97,23 @@ def test_stokes_einstein_and_tirado_formulas():
     assert 1.0 < dpar / dperp < 2.0  # a rod diffuses faster along its axis
 
 
+def test_stubby_rods_go_over_to_the_sphere_of_their_volume():
+    """Below p = 2 (outside Tirado's range) the coefficients run from a rod as wide at p = 2 down
+    to the sphere of the same volume at p = 1: there D∥ = D⊥ and all three are Stokes-Einstein's;
+    they fall as the rod lengthens and join Tirado's values at p = 2 without a step."""
+    kw = dict(temperature_K=293.15, viscosity_Pa_s=1.002e-3)
+    d = 14.0
+    radius = (3 * (np.pi * d**2 / 4 * d) / (4 * np.pi)) ** (1 / 3)
+    np.testing.assert_allclose(rod_diffusion(d, d, **kw), sphere_diffusion(radius, **kw), rtol=1e-12)
+    lengths = np.linspace(d, 2 * d, 21)
+    values = np.array([rod_diffusion(L, d, **kw) for L in lengths])
+    assert (np.diff(values[:, 1:], axis=0) < 0).all()  # D⊥ and Dr fall as the rod lengthens
+    # D∥ stays between its ends (a p = 2 rod moves 2 % faster along its axis than the sphere of
+    # its volume); it was 1.4 times the sphere's at p = 1
+    assert (values[:, 0] <= values[0, 0] + 1e-9).all()
+    np.testing.assert_allclose(rod_diffusion(2 * d * (1 - 1e-9), d, **kw), rod_diffusion(2 * d, d, **kw), rtol=1e-6)
+
+
 def test_simulated_tracks_recover_D():
     cfg = load_config("brownian-prisms", overrides=[
         "dynamics.model='brownian'", "video.frames=40", "video.height_px=64", "video.width_px=64",
