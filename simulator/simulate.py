@@ -67,6 +67,10 @@ COUNTING_LINEAR_FRACTION = 0.3
 __all__ = ["FrameOutput", "Simulation", "simulate_video", "simulation_box"]
 
 _MAX_PLACEMENT_TRIES = 200
+#: Integration steps per frame beyond which a configuration is refused: the shipped presets take
+#: 10-185; at ``dynamics.slowdown = 1`` (bulk water) an interacting scene would take ~3e7 a frame and
+#: its noise, drawn ahead for the whole video, tens of GB.
+_MAX_STEPS_PER_FRAME = 100_000
 _COMPACT = ("cube", "concave-cube", "bipyramid")  # diffuse as spheres of equal volume
 
 
@@ -357,7 +361,14 @@ class Simulation:
             reach = float(np.hypot(*body.T).max() + radius.max()) if len(body) else 0.0
             r_nm = np.arange(2 * float(radius.min()), 2 * reach + self._params.cut_nm + 1.0, 0.5)
             self.potential = pair_potential_table(body, radius, body, radius, self._params, r_nm)
-        grid_steps = self.meta.shape[0] * (int(np.ceil(im.frame_interval_s / self._dt_s)) + dyn.blur_steps + 1)
+        per_frame = int(np.ceil(im.frame_interval_s / self._dt_s))
+        if per_frame > _MAX_STEPS_PER_FRAME:
+            raise ConfigError(
+                f"dynamics: {per_frame} integration steps per frame (interactions keep each step under "
+                f"dynamics.max_step_nm = {dyn.max_step_nm:g} nm for the fastest particle), more than "
+                f"{_MAX_STEPS_PER_FRAME}; lower dynamics.slowdown ({dyn.slowdown:g}), raise dynamics.max_step_nm "
+                f"or shorten imaging.frame_interval_s")
+        grid_steps = self.meta.shape[0] * (per_frame + dyn.blur_steps + 1)
         self._noise = NoiseStream(dyn.model, n, rng=self._scene_rng, tau_s=im.frame_interval_s,
                                   steps=grid_steps, hurst=dyn.hurst, alpha=dyn.ctrw_alpha,
                                   t0_s=dyn.ctrw_min_wait_s, mobile_s=dyn.ctrw_mobile_s)

@@ -165,3 +165,15 @@ def test_the_largest_corner_rounding_allowed_still_makes_every_shape():
     for name in SHAPES:
         assert make_shape(name, 20.0, corner_rounding=0.28).outline.area > 0, name
 
+
+
+def test_a_scene_that_would_need_millions_of_steps_a_frame_is_refused():
+    """Interacting particles at bulk-water mobility (slowdown 1) need a step of a few ns to move
+    less than dynamics.max_step_nm: ~3e7 steps a frame, whose noise was drawn ahead for the whole
+    video.  Refused at once, naming what to change."""
+    from simulator.simulate import Simulation
+
+    cfg = load_config("assembly-cubes", overrides=["dynamics.slowdown=1", "video.frames=1", "video.height_px=64",
+                                                   "video.width_px=64"])
+    with pytest.raises(ConfigError, match=r"integration steps per frame .* lower dynamics.slowdown \(1\)"):
+        Simulation(cfg, seed=0)
