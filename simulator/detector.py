@@ -13,11 +13,12 @@ Three models (``detector.model``):
     4th ed. 2010, §4.VII), with ``n_sat`` the counts per pixel per frame at which loss reaches 1/e.
 ``integrating``
     A scintillator/CMOS (or CCD) camera: Poisson electrons, each depositing a random amount of
-    signal (gain ``conversion_gain`` counts/e⁻ with an exponential-like spread — the Landau-type
-    deposit spread gives a noise factor ≈ 1.5 at 200–300 kV; Meyer & Kirkland,
-    *Ultramicroscopy* 75, 23 (1998)), spread over neighbouring pixels by the MTF (which,
-    unlike counting, also correlates the noise), then fixed-pattern gain non-uniformity,
-    Gaussian read noise, a dark offset, hot and dead pixels, and saturation at the ADC's maximum.
+    signal (gain ``conversion_gain`` counts/e⁻ with a relative spread ``gain_spread`` s, a noise
+    factor 1 + s² — the Landau-type deposit spread gives ≈ 1.5 at 200–300 kV, Meyer & Kirkland,
+    *Ultramicroscopy* 75, 23 (1998); the default s = 0.5 gives 1.25), spread over neighbouring
+    pixels by the MTF (which, unlike counting, also correlates the noise), then fixed-pattern gain
+    non-uniformity, Gaussian read noise, a dark offset, hot and dead pixels, and saturation at the
+    ADC's maximum.
 
 The MTF is either parametric, ``MTF(q) = sinc(q/2)·[(1−c)/(1+(q/q0)²) + c]`` (q in cycles per
 pixel, Nyquist = 0.5; the sinc is the pixel aperture; the Lorentzian the scintillator spread,
