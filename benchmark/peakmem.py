@@ -28,15 +28,10 @@ _STATUS = "/proc/self/status"
 _CLEAR_REFS = "/proc/self/clear_refs"
 
 
-def _status_kib(*fields: str) -> list[int]:
-    """The named ``/proc/self/status`` fields, in KiB (the kernel writes them as ``N kB``)."""
-    found: dict[str, int] = {}
+def _high_water_mark_kib() -> int:
+    """``VmHWM`` of ``/proc/self/status``, in KiB (the kernel writes it as ``N kB``)."""
     with open(_STATUS, encoding="ascii") as f:
-        for line in f:
-            name, _, value = line.partition(":")
-            if name in fields:
-                found[name] = int(value.split()[0])
-    return [found[name] for name in fields]
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 
 
 def _reset_high_water_mark() -> int | None:
@@ -45,8 +40,8 @@ def _reset_high_water_mark() -> int | None:
     try:
         with open(_CLEAR_REFS, "w", encoding="ascii") as f:
             f.write("5")
-        return _status_kib("VmHWM")[0]
-    except (OSError, KeyError, ValueError, IndexError):
+        return _high_water_mark_kib()
+    except (OSError, StopIteration, ValueError, IndexError):
         return None
 
 
@@ -64,4 +59,4 @@ class PeakMemory:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         if self._start_kib is not None:
-            self.mb = max(0, _status_kib("VmHWM")[0] - self._start_kib) / 1024
+            self.mb = max(0, _high_water_mark_kib() - self._start_kib) / 1024

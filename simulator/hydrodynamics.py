@@ -55,7 +55,8 @@ def rod_diffusion(length_nm: float, width_nm: float, *, temperature_K: float,
     if p < 2.0:
         kw = dict(temperature_K=temperature_K, viscosity_Pa_s=viscosity_Pa_s)
         w = max(p - 1.0, 0.0)  # 0 at p = 1 (and below), 1 at p = 2
-        stubby = sphere_diffusion((3 * np.pi * width_nm**2 * length_nm / 4 / (4 * np.pi)) ** (1 / 3), **kw)
+        volume = np.pi * width_nm**2 * length_nm / 4
+        stubby = sphere_diffusion((3 * volume / (4 * np.pi)) ** (1 / 3), **kw)
         rod = rod_diffusion(2.0 * width_nm, width_nm, **kw)
         return tuple(float((1 - w) * a + w * b) for a, b in zip(stubby, rod))  # type: ignore[return-value]
     L = length_nm * 1e-9

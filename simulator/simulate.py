@@ -170,9 +170,8 @@ def place_particles(
             close = np.flatnonzero(np.hypot(*(pos[:i] - p).T) < radii[:i] + radii[i] + gap_nm)
             if close.size:
                 moved = affinity.translate(rotated[i], *p)
-                # dwithin: at a gap of 0 an overlap (distance 0) is refused too, not just a gap below it
-                if any(shapely.dwithin(moved, placed[j], gap_nm) if gap_nm == 0 else
-                       shapely.distance(moved, placed[j]) < gap_nm for j in close):
+                nearest = min(shapely.distance(moved, placed[j]) for j in close)
+                if nearest < gap_nm or nearest == 0:  # an overlap is refused at a gap of 0 too
                     continue
             pos[i] = p
             placed.append(affinity.translate(rotated[i], *p))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from baselines.matching import iou_matrix
 from benchmark.suite import generate_suite
 from unet.calibrate import match_counts
 from unet.data import DiskFrames
@@ -61,12 +62,8 @@ def counts(model: UNet, post: dict, x: np.ndarray, labels: np.ndarray, *, margin
 
 def matched_labels(pred: np.ndarray, truth: np.ndarray) -> list[int]:
     """The true labels matched by a predicted object at IoU > 0.5 (each such pair is unique)."""
-    t, q = truth.ravel().astype(np.int64), pred.ravel().astype(np.int64)
-    n = int(q.max(initial=0)) + 1
-    inter = np.bincount(t * n + q, minlength=(int(t.max(initial=0)) + 1) * n).reshape(-1, n)
-    union = inter.sum(1)[:, None] + inter.sum(0)[None, :] - inter
-    iou = inter[1:, 1:] / np.maximum(union[1:, 1:], 1)
-    return [int(k) + 1 for k in np.flatnonzero((iou > 0.5).any(axis=1))]
+    ids = np.unique(truth[truth > 0])  # the rows of iou_matrix, in order
+    return [int(k) for k in ids[(iou_matrix(truth, pred) > 0.5).any(axis=1)]]
 
 
 def particle_kinds(table: Path) -> dict[tuple[int, int], str]:
