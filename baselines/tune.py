@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +19,13 @@ from typing import Any
 import numpy as np
 
 from simulator.errors import UserError
+from simulator.outfile import check_out_file, write_atomic
 from simulator.video import Video
 
 from .matching import pooled_f1
 from .registry import get_method, validate_params
 
-__all__ = ["SEARCH_SPACE", "TuneResult", "check_out", "search_space", "tune", "write_params"]
+__all__ = ["SEARCH_SPACE", "TuneResult", "search_space", "tune", "write_params"]
 
 log = logging.getLogger(__name__)
 
@@ -147,26 +147,8 @@ def tune(
     return result
 
 
-def check_out(path: str | Path) -> Path:
-    """``path`` as a Path, or a UserError when its folder does not exist (call it before a search
-    so that a mistyped ``--out`` fails at once rather than after every trial)."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise UserError(f"--out {path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise UserError(f"--out {path}: is a folder; expected a JSON file, e.g. {path / 'params.json'}")
-    return path
-
-
 def write_params(path: str | Path, params: dict[str, Any]) -> Path:
     """Write ``params`` as a JSON object (atomically: a temporary file renamed into place, removed
     if that fails)."""
-    path = check_out(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(params, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    path = check_out_file(path, expected="a JSON file", example="params.json")
+    return write_atomic(path, json.dumps(params, indent=2, sort_keys=True) + "\n")

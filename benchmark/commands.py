@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from simulator.errors import UserError
+from simulator.outfile import check_out_file
 
 __all__ = ["register"]
 
@@ -40,7 +41,7 @@ def _bench(args: argparse.Namespace) -> int:
         if missing:
             raise UserError(f"--gate {args.gate}: no reference results for method {missing[0]}; "
                             f"it holds {', '.join(references)}")
-    out = _results_out(args.out)
+    out = check_out_file(args.out, expected="a results file", example="results.json")
     suite = generate_suite(args.suite, progress=not args.quiet, workers=args.workers, dask=args.dask)
     runs = []
     for n, f in funcs.items():
@@ -71,20 +72,11 @@ def _bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _results_out(path: Path) -> Path:
-    """``--out`` of ``bench`` and ``score``, checked before any work: a file in an existing folder."""
-    if not path.parent.is_dir():
-        raise UserError(f"--out {path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise UserError(f"--out {path}: is a folder; expected a results file, e.g. {path / 'results.json'}")
-    return path
-
-
 def _score(args: argparse.Namespace) -> int:
     from .results import save_results
     from .score import score_folder
 
-    _results_out(args.out)
+    check_out_file(args.out, expected="a results file", example="results.json")
     r = score_folder(args.gt, args.pred, method=args.name or Path(args.pred).name, progress=not args.quiet,
                      max_gb=args.max_gb, workers=args.workers, dask=args.dask)
     save_results([r], args.out)

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from simulator.errors import DatasetError
+from simulator.outfile import check_out_file, write_atomic
 
 __all__ = ["SCHEMA_VERSION", "SuiteInfo", "MethodInfo", "VideoResult", "Results", "environment",
            "aggregate", "load_results", "save_results"]
@@ -121,18 +122,9 @@ def clean(value: float | None) -> float | None:
 
 def save_results(runs: list[Results], path: str | Path) -> Path:
     """Write the runs atomically (a temporary file renamed into place, removed if that fails)."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise DatasetError(f"results file {path}: folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.tmp")
+    path = check_out_file(path, expected="a results file", example="results.json")
     data = {"schema_version": SCHEMA_VERSION, "runs": [r.model_dump(mode="json") for r in runs]}
-    try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def load_results(path: str | Path) -> list[Results]:

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import noise_spectrum as ns
 from .errors import ConfigError, DatasetError, UserError
+from .outfile import check_out_file, write_atomic
 
 if TYPE_CHECKING:
     from .config import SimulationConfig
@@ -363,13 +364,8 @@ def calibrate(
 
 def save_calibration(calib: Calibration, path: str | Path) -> Path:
     """Write ``calib`` as JSON (atomically: a temporary file renamed into place)."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise UserError(f"--out {path}: folder {path.parent} does not exist")
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(calib.model_dump_json(indent=2), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    path = check_out_file(path, expected="a JSON file", example="calib.json")
+    return write_atomic(path, calib.model_dump_json(indent=2))
 
 
 def load_calibration(path: str | Path) -> Calibration:

@@ -36,6 +36,7 @@ import numpy as np
 from . import __version__
 from .config import SimulationConfig
 from .errors import DatasetError, UserError
+from .outfile import write_atomic
 from .parallel import check_dask, run_jobs
 from .tables import read_csv, table_to_csv
 from .tiffio import read_tiff, tiff_info, write_ome_tiff
@@ -67,12 +68,6 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def video_seeds(seed: int, count: int) -> list[int]:
@@ -263,7 +258,7 @@ def write_dataset(
     for entry in results:
         done[entry["id"]] = entry
         bar.update()
-        _write_text_atomic(
+        write_atomic(
             progress_path,
             json.dumps({"config_sha256": digest, "videos": [done[v] for v in ids if v in done]}, sort_keys=True),
         )
@@ -278,7 +273,7 @@ def write_dataset(
         "config_sha256": digest,
         "videos": [done[v] for v in ids],
     }
-    _write_text_atomic(partial / _MANIFEST, json.dumps(manifest, sort_keys=True, indent=2))
+    write_atomic(partial / _MANIFEST, json.dumps(manifest, sort_keys=True, indent=2))
     progress_path.unlink()
     os.replace(partial, out)
     return out
@@ -542,7 +537,7 @@ def write_predictions(
                 "params": params, "version": version, "videos": videos}
     if dataset_checksum is not None:
         manifest["dataset_checksum"] = dataset_checksum
-    _write_text_atomic(partial / _PRED_MANIFEST, json.dumps(manifest, sort_keys=True, indent=2))
+    write_atomic(partial / _PRED_MANIFEST, json.dumps(manifest, sort_keys=True, indent=2))
     os.replace(partial, out)
     return out
 

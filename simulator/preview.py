@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import open_dataset
 from .errors import UserError
+from .outfile import check_out_file, write_atomic
 
 __all__ = ["preview_dataset", "label_outlines"]
 
@@ -32,11 +32,9 @@ def preview_dataset(dataset: str | Path, out: str | Path, *, frames: int = 3, vi
     import matplotlib.pyplot as plt
     from matplotlib.backend_bases import FigureCanvasBase
 
-    out = Path(out)
     if frames < 1:
         raise UserError(f"--frames {frames}: expected at least 1 frame to show")
-    if not out.parent.is_dir():
-        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    out = check_out_file(out, expected="an image file", example="preview.png")
     kind = out.suffix.lstrip(".").lower()
     if kind not in FigureCanvasBase.get_supported_filetypes():
         raise UserError(f"--out {out}: unknown image type {out.suffix!r}; expected .png, .pdf, .svg or .jpg")
@@ -68,8 +66,6 @@ def preview_dataset(dataset: str | Path, out: str | Path, *, frames: int = 3, vi
     fig.suptitle(f"{ds.path.name}/{vid}: preset {video.meta.preset}, {video.meta.mode}, "
                  f"{video.meta.dose_rate_e_per_A2_s:g} e$^-$/Å$^2$/s", fontsize=10)
     fig.tight_layout()
-    tmp = out.with_name(f".{out.name}.tmp")
-    fig.savefig(tmp, dpi=110, format=kind)  # written whole, then renamed: never a half picture
+    write_atomic(out, lambda tmp: fig.savefig(tmp, dpi=110, format=kind))  # never a half picture
     plt.close(fig)
-    os.replace(tmp, out)
     return out

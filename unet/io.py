@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +19,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from simulator.errors import UserError
+from simulator.outfile import write_atomic
 from unet.model import UNet
 
-__all__ = ["save_model", "load_model", "resolve_model_path", "write_atomic", "DEFAULT_MODEL", "FORMAT", "WEIGHTS_NAME",
-           "CONFIG_NAME"]
+__all__ = ["save_model", "load_model", "resolve_model_path", "DEFAULT_MODEL", "FORMAT", "WEIGHTS_NAME", "CONFIG_NAME"]
 
 FORMAT = "nanoaquarium-unet-1"
 WEIGHTS_NAME = "model.safetensors"
@@ -53,21 +51,6 @@ def resolve_model_path(path: str | os.PathLike[str] | None) -> tuple[Path, Path]
     return weights, config
 
 
-def write_atomic(path: Path, write: Callable[[str], Any]) -> None:
-    """Write ``path`` whole or not at all: ``write(tmp)`` fills a temporary file beside it, which
-    is then renamed over ``path`` (a kill or an error leaves the previous file, if any, intact)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; models and logs are shared data
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_model(path: str | os.PathLike[str], model: UNet, config: dict[str, Any]) -> Path:
     """Write ``model`` and ``config`` (its ``architecture`` key is filled from ``model``).
 
@@ -81,8 +64,9 @@ def save_model(path: str | os.PathLike[str], model: UNet, config: dict[str, Any]
     cfg["format"] = FORMAT
     cfg["architecture"] = architecture_of(model)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    weights.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": FORMAT}))
-    write_atomic(cfg_path, lambda tmp: Path(tmp).write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n"))
+    write_atomic(cfg_path, json.dumps(cfg, indent=2, sort_keys=True) + "\n")
     return weights
 
 

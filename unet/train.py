@@ -35,9 +35,10 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from simulator.errors import UserError
+from simulator.outfile import write_atomic
 from unet.data import ClipSampler, ClipSource, DiskFrames, Sampler, SimulatedClips, StepBatches
 from unet.infer import check_device
-from unet.io import save_model, write_atomic
+from unet.io import save_model
 from unet.model import UNet
 from unet.normalize import DEFAULT_PERCENTILES
 from unet.calibrate import DEFAULT_POSTPROCESS, match_counts, tune_postprocess

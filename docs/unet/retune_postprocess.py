@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shlex
 import sys
 
 import torch
 
+from simulator.outfile import write_atomic
 from unet.calibrate import tune_postprocess
 from unet.data import DiskFrames
 from unet.io import load_model, resolve_model_path
@@ -41,9 +41,7 @@ def main() -> None:
     info["command"] = "python docs/unet/retune_postprocess.py " + shlex.join(sys.argv[1:])
     cfg["postprocess"], cfg["postprocess_tuning"] = post, info
     _, cfg_path = resolve_model_path(args.model)
-    tmp = cfg_path.with_name(f".{cfg_path.name}.tmp")
-    tmp.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, cfg_path)
+    write_atomic(cfg_path, json.dumps(cfg, indent=2, sort_keys=True) + "\n")
     print(json.dumps({"postprocess": post, **{k: v for k, v in info.items() if k != "grid"}}, indent=1))
 
 

@@ -10,7 +10,7 @@ from skimage.draw import disk
 
 from baselines.matching import iou_matrix, match, pooled_f1 as f1_score
 from baselines.registry import parse_params
-from baselines.tune import check_out, search_space, tune, write_params
+from baselines.tune import search_space, tune, write_params
 from baselines.registry import get_method
 from simulator.errors import UserError
 from simulator.video import Video, VideoMeta
@@ -94,22 +94,20 @@ def test_tune_improves_on_the_defaults_and_is_reproducible(tmp_path):
     assert f1_score([v.labels for v in videos], labels) == pytest.approx(a.f1)
 
 
-def test_out_in_a_missing_folder_is_refused_before_writing(tmp_path):
+def test_out_in_a_missing_folder_or_a_folder_is_refused_before_writing(tmp_path):
     with pytest.raises(UserError, match=r"^--out \S+otsu.json: folder \S+no does not exist$"):
-        check_out(tmp_path / "no" / "otsu.json")
-    with pytest.raises(UserError, match="folder .+ does not exist"):
         write_params(tmp_path / "no" / "otsu.json", {})
-    assert check_out(tmp_path / "otsu.json") == tmp_path / "otsu.json"
     (tmp_path / "folder").mkdir()
-    with pytest.raises(UserError, match=r"folder\S* is a folder; expected a JSON file"):
-        check_out(tmp_path / "folder")
+    with pytest.raises(UserError, match=r"folder\S* is a folder; expected a JSON file, e.g. \S+params.json$"):
+        write_params(tmp_path / "folder", {})
+    assert [p.name for p in tmp_path.iterdir()] == ["folder"]
 
 
 def test_write_params_leaves_no_temporary_file_when_it_fails(tmp_path, monkeypatch):
     def refuse(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr("baselines.tune.os.replace", refuse)
+    monkeypatch.setattr("simulator.outfile.os.replace", refuse)
     with pytest.raises(OSError, match="disk full"):
         write_params(tmp_path / "otsu.json", {"a": 1})
     assert list(tmp_path.iterdir()) == []

@@ -171,10 +171,19 @@ def test_bench_results_schema_and_gate(quick, capsys, tmp_path):
     assert "REGRESSION" in out and "scenario:etching-rods" in out and "seg" in out
 
 
-def test_results_that_cannot_be_written_leave_no_temporary_file(tmp_path):
-    (tmp_path / "r.json").mkdir()  # a folder where the file should go: the rename fails
-    with pytest.raises(IsADirectoryError):
+def test_results_that_cannot_be_written_leave_no_temporary_file(tmp_path, monkeypatch):
+    (tmp_path / "r.json").mkdir()  # a folder where the file should go: refused before writing
+    with pytest.raises(UserError, match=r"r.json: is a folder; expected a results file, e.g. \S+results.json$"):
         save_results([], tmp_path / "r.json")
+    with pytest.raises(UserError, match=r"^--out \S+r.json: folder \S+no does not exist$"):
+        save_results([], tmp_path / "no" / "r.json")
+
+    def refuse(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("simulator.outfile.os.replace", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        save_results([], tmp_path / "s.json")
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 

@@ -1,0 +1,64 @@
+"""Output files: checking where one goes before the work, and writing it whole or not at all.
+
+Every package writes its files through :func:`write_atomic` (datasets' manifests, results,
+tuned parameters, calibrations, previews, models, checkpoints) and checks a command's ``--out``
+file with :func:`check_out_file` before it starts the work that the file will hold.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import UserError
+
+__all__ = ["check_out_file", "write_atomic"]
+
+
+def check_out_file(path: str | os.PathLike[str], *, expected: str, example: str) -> Path:
+    """``path`` as a Path, or a one-line UserError naming ``--out`` when its folder does not exist
+    or it is a folder itself.
+
+    Call it before long work, so that a mistyped ``--out`` fails at once rather than at the end.
+
+    Parameters
+    ----------
+    path : the output file
+    expected : what the file is, for the message (``"a JSON file"``)
+    example : a file name suggested inside ``path`` when ``path`` is a folder (``"params.json"``)
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UserError(f"--out {path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise UserError(f"--out {path}: is a folder; expected {expected}, e.g. {path / example}")
+    return path
+
+
+def write_atomic(path: str | os.PathLike[str], content: str | Callable[[str], object]) -> Path:
+    """Write ``path`` whole or not at all; return it as a Path.
+
+    The file is written under the temporary name ``.<name>.tmp`` beside it, then renamed over
+    ``path``: an error or a kill leaves the previous file, if any, intact, and an error removes
+    the temporary file (one left by a kill is overwritten by the next write of ``path``).  Two
+    processes must not write the same ``path`` at once.
+
+    Parameters
+    ----------
+    path : the file; its folder must exist
+    content : text, written as UTF-8, or a function that writes the file whose name (str) it is
+        given, e.g. ``lambda tmp: torch.save(state, tmp)``
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if isinstance(content, str):
+            tmp.write_text(content, encoding="utf-8")
+        else:
+            content(str(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

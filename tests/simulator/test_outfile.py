@@ -1,0 +1,87 @@
+"""Output files: the --out check's messages, and writes that are whole or not at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulator.errors import UserError
+from simulator.outfile import check_out_file, write_atomic
+
+
+class _Killed(BaseException):
+    """Stands for a kill: not an Exception, so nothing on the way catches it."""
+
+
+def test_out_file_in_an_existing_folder_is_returned_as_a_path(tmp_path: Path) -> None:
+    out = check_out_file(str(tmp_path / "r.json"), expected="a results file", example="results.json")
+    assert out == tmp_path / "r.json"
+    (tmp_path / "r.json").write_text("old")  # an existing file may be replaced
+    assert check_out_file(tmp_path / "r.json", expected="a results file", example="results.json") == out
+
+
+def test_out_file_in_a_missing_folder_names_the_file_and_the_folder(tmp_path: Path) -> None:
+    out = tmp_path / "no" / "r.json"
+    with pytest.raises(UserError) as err:
+        check_out_file(out, expected="a results file", example="results.json")
+    assert str(err.value) == f"--out {out}: folder {out.parent} does not exist"
+
+
+def test_out_file_that_is_a_folder_suggests_a_file_in_it(tmp_path: Path) -> None:
+    with pytest.raises(UserError) as err:
+        check_out_file(tmp_path, expected="a JSON file", example="params.json")
+    assert str(err.value) == f"--out {tmp_path}: is a folder; expected a JSON file, e.g. {tmp_path / 'params.json'}"
+
+
+def test_text_is_written_as_utf8_and_replaces_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    path.write_bytes(b"old")
+    assert write_atomic(str(path), '{"name": "Å"}\n') == path
+    assert path.read_bytes() == '{"name": "Å"}\n'.encode("utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_a_writer_function_gets_the_temporary_name(tmp_path: Path) -> None:
+    path = tmp_path / "w.bin"
+    names = []
+
+    def write(tmp: str) -> None:
+        names.append(tmp)
+        Path(tmp).write_bytes(b"\x00\x01")
+
+    write_atomic(path, write)
+    assert path.read_bytes() == b"\x00\x01" and names == [str(tmp_path / ".w.bin.tmp")]
+    assert [p.name for p in tmp_path.iterdir()] == ["w.bin"]
+
+
+@pytest.mark.parametrize("failure", [OSError("disk full"), _Killed()])
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path: Path, failure: BaseException) -> None:
+    path = tmp_path / "a.json"
+    path.write_bytes(b"old")
+
+    def half_written(tmp: str) -> None:
+        Path(tmp).write_bytes(b"half")
+        raise failure
+
+    with pytest.raises(type(failure)):
+        write_atomic(path, half_written)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_a_failed_rename_leaves_no_temporary_file(tmp_path: Path, monkeypatch) -> None:
+    def refuse(src: object, dst: object) -> None:
+        raise OSError("rename refused")
+
+    monkeypatch.setattr("simulator.outfile.os.replace", refuse)
+    with pytest.raises(OSError, match="rename refused"):
+        write_atomic(tmp_path / "a.json", "{}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_temporary_file_left_by_a_kill_is_overwritten(tmp_path: Path) -> None:
+    (tmp_path / ".a.json.tmp").write_bytes(b"left by a killed run, longer than the new text")
+    write_atomic(tmp_path / "a.json", "{}")
+    assert (tmp_path / "a.json").read_text() == "{}"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
