@@ -112,7 +112,9 @@ def make_shape(
     aspect_ratio : length / width of rods and bipyramids
     thickness_ratio : thickness / edge length of prisms and hexagonal plates
     truncation : fraction of a prism's edge cut off at each tip (0 = sharp tips)
-    corner_rounding : corner radius as a fraction of the edge (prisms, cubes, plates)
+    corner_rounding : corner radius as a fraction of the edge (prisms, cubes, plates); a prism's
+        must be below its outline's inradius (1/(2√3) ≈ 0.2887 of the edge for truncation up to
+        1/3), else ValueError
     """
     s = float(size_nm)
     if name == "sphere":
@@ -131,9 +133,16 @@ def make_shape(
             # of circumradius twice that.
             cut = _regular_polygon(3, 2 * s / np.sqrt(3) * (1 - 1.5 * truncation), rotation=-np.pi / 2)
             tri = tri.intersection(cut)
+        rounded = _round_corners(tri, corner_rounding * s) if corner_rounding >= 0 else Polygon()
+        if rounded.is_empty:
+            # A rounding at or above the outline's inradius leaves nothing; the inradius is the distance
+            # from the centre to the nearer of the triangle's edges (s/(2√3)) and the tip cuts.
+            limit = min(1 / (2 * np.sqrt(3)), 1 / np.sqrt(3) - np.sqrt(3) / 2 * truncation)
+            raise ValueError(f"corner_rounding = {corner_rounding:g} for a prism with truncation {truncation:g}: "
+                             f"expected 0 <= corner_rounding < {limit:.6g}, the inradius of its outline as a fraction "
+                             "of its edge (a rounding at or close to it leaves nothing of the outline)")
         h = s * thickness_ratio
-        outline = _centred(_round_corners(tri, corner_rounding * s))
-        return ShapeSpec(name, outline, h, h / 2, ROUNDED)
+        return ShapeSpec(name, _centred(rounded), h, h / 2, ROUNDED)
     if name == "cube":
         sq = _round_corners(_regular_polygon(4, s / np.sqrt(2), np.pi / 4), corner_rounding * s)
         return ShapeSpec(name, sq, s, corner_rounding * s + 1e-3, ROUNDED)

@@ -68,3 +68,26 @@ def test_every_shape_is_centred_and_valid(name):
 def test_unknown_shape_is_a_config_error():
     with pytest.raises(ConfigError, match="shape 'blob' is unknown"):
         make_shape("blob", 10.0)
+
+
+
+@pytest.mark.parametrize(("truncation", "rounding", "limit"), [(0.1, 0.2887, "0.288675"), (0.0, 0.5, "0.288675"),
+                                                               (0.4, 0.25, "0.23094"), (0.1, -0.01, "0.288675")])
+def test_a_prism_rounding_outside_its_range_is_a_value_error(truncation, rounding, limit):
+    with pytest.raises(ValueError, match=rf"^corner_rounding = {rounding:g} for a prism with truncation {truncation:g}: "
+                                         rf"expected 0 <= corner_rounding < {limit}, the inradius "):
+        make_shape("prism", 30.0, truncation=truncation, corner_rounding=rounding)
+
+
+@pytest.mark.parametrize("truncation", [0.0, 0.001, 0.1, 1 / 3, 0.5])
+@pytest.mark.parametrize("below", [1e-2, 1e-3, 1e-6, 1e-12])
+def test_a_prism_rounding_just_below_its_limit_gives_a_disc_or_a_value_error(truncation, below):
+    # the inradius, as a fraction of the edge; rounding errors of the geometry may leave nothing
+    # a little below it, and that must be the same clear error, never one from shapely
+    limit = min(1 / (2 * np.sqrt(3)), 1 / np.sqrt(3) - np.sqrt(3) / 2 * truncation)
+    try:
+        spec = make_shape("prism", 30.0, truncation=truncation, corner_rounding=limit * (1 - below))
+    except ValueError as exc:
+        assert str(exc).startswith("corner_rounding = ")
+    else:  # nearly the disc of the inradius
+        assert spec.outline.is_valid and spec.outline.area == pytest.approx(np.pi * (30.0 * limit) ** 2, rel=0.05)
