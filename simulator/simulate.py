@@ -18,7 +18,7 @@ Image formation of one frame (units: nm, s, e⁻/Å²):
 
 Motion (``dynamics.model`` = ``brownian``, ``fbm`` or ``ctrw``; :mod:`simulator.brownian`,
 :mod:`simulator.dynamics`): particles move between and during exposures in ``dynamics.substeps``
-steps per frame interval (more with interactions, see ``Simulation._init_dynamics``).  Motion blur: the frame is the
+steps per frame interval (more with interactions, see ``Simulation._limit_step``).  Motion blur: the frame is the
 mean of the expected images of ``dynamics.blur_steps`` states evenly spaced over the exposure
 (at (k + ½)/B of it); the ground truth (labels and table) is the middle one, at mid-exposure.  A random sample drift (RMS ``drift_nm_per_frame`` per frame, a random walk) moves the
 whole scene; the ground truth includes it, since it is where the particles appear.
@@ -329,8 +329,9 @@ class Simulation:
         The noise stream draws from the scene generator, so ``brownian`` without flow or
         interactions gives the same bytes as plain :func:`simulator.brownian.brownian_steps`.
         With interactions, the sub-step is also short enough that the fastest particle's rms
-        random step stays below ``dynamics.max_step_nm``, and ``self.potential`` holds the
-        orientation-averaged pair potential of two particles of the commonest shape.
+        random step stays below ``dynamics.max_step_nm`` (:meth:`_limit_step`, again after every
+        reaction), and ``self.potential`` holds the orientation-averaged pair potential of two
+        particles of the commonest shape.
         """
         dyn, im = self.config.dynamics, self.config.imaging
         n = len(self.specs)
@@ -347,9 +348,7 @@ class Simulation:
                 ionic_strength_M=dyn.ionic_strength_M, surface_potential_mV=dyn.surface_potential_mV,
                 hamaker_J=dyn.hamaker_J, temperature_K=dyn.temperature_K, core_nm=dyn.hard_core_nm,
                 depletant_fraction=dyn.depletant_fraction, depletant_radius_nm=dyn.depletant_radius_nm)
-            d_max = float(max(self.d_par.max(), self.d_perp.max()))
-            if d_max > 0:
-                self._dt_s = min(self._dt_s, dyn.max_step_nm**2 / (2 * d_max))
+            self._limit_step()
             names = [s.name for s in self.specs]
             # the commonest shape, a tie going to the first placed (a max over a set of strings would
             # follow the process's string-hash seed, and potential.csv with it)
@@ -361,22 +360,50 @@ class Simulation:
             r_nm = np.arange(2 * float(radius.min()), 2 * reach + self._params.cut_nm + 1.0, 0.5)
             self.potential = pair_potential_table(body, radius, body, radius, self._params, r_nm)
         per_frame = int(np.ceil(im.frame_interval_s / self._dt_s))
-        if per_frame > _MAX_STEPS_PER_FRAME:
-            raise ConfigError(
-                f"dynamics: {per_frame} integration steps per frame (interactions keep each step under "
-                f"dynamics.max_step_nm = {dyn.max_step_nm:g} nm for the fastest particle), more than "
-                f"{_MAX_STEPS_PER_FRAME}; lower dynamics.slowdown ({dyn.slowdown:g}), raise dynamics.max_step_nm "
-                f"or shorten imaging.frame_interval_s")
         grid_steps = self.meta.shape[0] * (per_frame + dyn.blur_steps + 1)
         self._noise = NoiseStream(dyn.model, n, rng=self._scene_rng, tau_s=im.frame_interval_s,
                                   steps=grid_steps, hurst=dyn.hurst, alpha=dyn.ctrw_alpha,
                                   t0_s=dyn.ctrw_min_wait_s, mobile_s=dyn.ctrw_mobile_s)
 
+    def _limit_step(self, frame: int = 0) -> None:
+        """Shorten the sub-step ``self._dt_s`` so that the fastest particle's rms random step
+        ``sqrt(2 max(D∥, D⊥) dt)`` stays below ``dynamics.max_step_nm``; a ConfigError when that
+        takes more than ``_MAX_STEPS_PER_FRAME`` steps a frame.
+
+        With interactions, called at the start and after every frame's reactions (``frame`` > 0):
+        etched particles and new nuclei are faster than the first frame's particles.  The step is
+        not bounded once at the start by the fastest particle reactions can make, because no such
+        bound follows from the config: a rounded body's thickness, which sets its D
+        (:meth:`_diffusion`), is twice the distance from its centroid to its outline, and
+        anisotropic etching flattens a sphere into a lens that keeps the critical area
+        (``reactions.critical_radius_nm``) at a fraction of that thickness (a 40 nm sphere at
+        ``reactions.anisotropy`` = 10 reaches 2.5 times the D of a sphere of the critical radius,
+        tests/dynamics/test_simulate_dynamics.py).  The sub-step only ever shortens, so a scene whose particles get no faster than
+        the first frame's keeps its steps and its bytes.  After a shortening the noise drawn ahead
+        (:class:`simulator.dynamics.motion.NoiseStream`, sized for the first sub-step) is used
+        faster: ``fbm`` scales each value to the new step ((dt/τ)^(H-½), as for the sub-steps
+        inside the exposure) and draws an independent block when the first runs out.
+        """
+        dyn, im = self.config.dynamics, self.config.imaging
+        d_max = float(max(self.d_par.max(initial=0.0), self.d_perp.max(initial=0.0)))
+        if d_max > 0:
+            self._dt_s = min(self._dt_s, dyn.max_step_nm**2 / (2 * d_max))
+        per_frame = int(np.ceil(im.frame_interval_s / self._dt_s))
+        if per_frame > _MAX_STEPS_PER_FRAME:
+            when = f" from frame {frame} on (after reactions made a particle faster)" if frame else ""
+            raise ConfigError(
+                f"dynamics: {per_frame} integration steps per frame{when} (interactions keep each step under "
+                f"dynamics.max_step_nm = {dyn.max_step_nm:g} nm for the fastest particle, D = {d_max:.3g} nm^2/s), "
+                f"more than {_MAX_STEPS_PER_FRAME}; lower dynamics.slowdown ({dyn.slowdown:g}), raise "
+                f"dynamics.max_step_nm or shorten imaging.frame_interval_s")
+
     def _react(self, frame: int, lineage: Lineage) -> None:
         """Reactions over the interval before ``frame`` (:mod:`simulator.dynamics.reactions`;
         dynamics helper): etching/growth and dissolution, coalescence, nucleation, in that order.
         Physical events go to ``lineage`` (:meth:`Lineage.record`).  Etched or grown particles get
-        the diffusion coefficients of their new size.  A ``static`` scene is frozen: no reactions either.
+        the diffusion coefficients of their new size; with interactions the sub-step shortens when
+        one of them, or a new nucleus, is faster than the step allows (:meth:`_limit_step`).  A
+        ``static`` scene is frozen: no reactions either.
         """
         rc = self.config.reactions
         if frame == 0 or self.config.dynamics.model == "static":
@@ -393,6 +420,8 @@ class Simulation:
             reacted = True
         if reacted:
             self._pack_shapes()
+            if self._sites is not None:
+                self._limit_step(frame)
 
     def _etch(self, frame: int, lineage: Lineage) -> None:
         rc, im = self.config.reactions, self.config.imaging

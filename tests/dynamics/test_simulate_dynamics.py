@@ -1,12 +1,13 @@
 """The dynamics inside a simulated video: every model moves the particles reproducibly, the
-interacting presets write their pair potential, and nothing overlaps under the hard core."""
+interacting presets write their pair potential, nothing overlaps under the hard core, and no
+random step outgrows dynamics.max_step_nm when reactions make particles faster."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from simulator.config import load_config
+from simulator.config import list_presets, load_config
 from simulator.simulate import Simulation, simulate_video
 
 SMALL = ["video.frames=4", "video.height_px=96", "video.width_px=96", "detector.model=ideal",
@@ -144,6 +145,93 @@ def test_etched_rod_diffuses_faster_as_it_shortens():
         assert out.particles[0]["D_nm2_s"] == pytest.approx(dyn.slowdown * (par + perp) / 2, rel=1e-12)
         assert out.particles[0]["Dr_rad2_s"] == pytest.approx(dyn.slowdown * rot, rel=1e-12)
     assert np.all(np.diff(d_seen) > 0)
+
+
+# Interacting particles that reactions make faster: spheres etched anisotropically into lenses
+# (2 nm/s, anisotropy 5), and nuclei of 0.8 nm radius among 5 nm spheres (no growth).
+ETCHING = ["video.frames=12", "video.height_px=96", "video.width_px=96", "detector.model=ideal",
+           "particles.count=2", "dynamics.boundary=reflect", "dynamics.interactions=true",
+           "particles.shapes={sphere=1.0}", "reactions.etch_rate_nm_s=2.0", "reactions.anisotropy=5.0"]
+NUCLEATION = ["video.frames=8", "video.height_px=96", "video.width_px=96", "detector.model=ideal",
+              "particles.count=6", "dynamics.boundary=reflect", "dynamics.interactions=true",
+              "reactions.etch_rate_nm_s=0.0", "reactions.nucleus_radius_nm=0.8",
+              "reactions.nucleation_rate_per_um2_s=2000"]
+
+
+def _spy_steps(monkeypatch) -> list[tuple[float, float]]:
+    """(dt, largest of max(D∥, D⊥)) of every call of the integrator, as it is called."""
+    from simulator import simulate
+
+    calls, real = [], simulate.overdamped_steps
+
+    def spy(pos, angle, d_par, d_perp, d_rot, *, dt, **kw):
+        calls.append((dt, float(np.maximum(d_par, d_perp).max())))
+        return real(pos, angle, d_par, d_perp, d_rot, dt=dt, **kw)
+
+    monkeypatch.setattr(simulate, "overdamped_steps", spy)
+    return calls
+
+
+@pytest.mark.parametrize("preset, overrides", [("etching-rods", ETCHING), ("growth-coalescence", NUCLEATION)],
+                         ids=["etching", "nucleation"])
+def test_interacting_particles_that_reactions_make_faster_keep_their_step_under_max_step(
+        monkeypatch, preset, overrides):
+    """Every step the integrator takes, the fastest particle's rms random step sqrt(2 D dt) stays
+    under dynamics.max_step_nm, though the reactions make particles faster than the first frame's
+    (with the first frame's sub-step throughout: 2.0 and 1.7 times max_step_nm here)."""
+    cfg = load_config(preset, overrides=overrides)
+    calls = _spy_steps(monkeypatch)
+    sim = Simulation(cfg, seed=3)
+    d_start = float(np.maximum(sim.d_par, sim.d_perp).max())
+    events = [e["kind"] for out in sim.frames() for e in out.events]
+    assert ("dissolve" if preset == "etching-rods" else "nucleate") in events
+    assert max(d for _, d in calls) > 1.5 * d_start  # the reactions did make a particle faster
+    rms_step_nm = max(np.sqrt(2 * d * dt) for dt, d in calls)
+    assert rms_step_nm / cfg.dynamics.max_step_nm <= 1 + 1e-12
+
+
+def test_an_etched_sphere_outruns_a_sphere_of_the_critical_radius():
+    """Why the sub-step is not bounded once at the start by a particle of the critical radius:
+    anisotropic etching flattens a sphere into a lens thinner than the critical diameter (a 40 nm
+    sphere at anisotropy 10: 2.5 times the D of a sphere of the critical radius, and more than
+    the 6π/12 = 1.57 times of a thin disc of that radius)."""
+    from simulator.shapes import make_shape
+
+    cfg = load_config("etching-rods", overrides=ETCHING + [
+        "reactions.anisotropy=10.0", "reactions.etch_rate_nm_s=1.0", "particles.size_nm=40.0", "video.frames=40",
+        "imaging.frame_interval_s=0.05", "imaging.exposure_s=0.02"])
+    sim = Simulation(cfg, seed=0)
+    d_critical = sim._diffusion(make_shape("sphere", 2 * cfg.reactions.critical_radius_nm))[0]
+    d_seen = [float(sim.d_par.max(initial=0.0)) for _ in sim.frames()]
+    assert max(d_seen) > 2 * d_critical
+
+
+def test_a_step_count_too_large_after_reactions_is_refused_naming_the_frame(monkeypatch):
+    from simulator import simulate
+    from simulator.errors import ConfigError
+
+    cfg = load_config("etching-rods", overrides=ETCHING)
+    sim = Simulation(cfg, seed=3)
+    monkeypatch.setattr(simulate, "_MAX_STEPS_PER_FRAME", int(np.ceil(cfg.imaging.frame_interval_s / sim._dt_s)))
+    with pytest.raises(ConfigError, match=r"^dynamics: \d+ integration steps per frame from frame \d+ on \(after "
+                                          r"reactions made a particle faster\) .* more than \d+; lower "
+                                          r"dynamics.slowdown \(2e-06\), raise dynamics.max_step_nm or shorten "
+                                          r"imaging.frame_interval_s$"):
+        for _ in sim.frames():
+            pass
+
+
+@pytest.mark.parametrize("preset", sorted(list_presets()))
+def test_presets_keep_their_first_sub_step(preset):
+    """No shipped preset has interacting particles that reactions make faster, so every preset
+    integrates with the sub-step of its first frame throughout: the steps and the noise drawn,
+    hence the bytes, are those of a video whose step is fixed at the start."""
+    cfg = load_config(preset, overrides=["video.frames=6", "video.height_px=96", "video.width_px=96",
+                                         "detector.model=ideal"])
+    sim = Simulation(cfg, seed=0)
+    dt_start = sim._dt_s
+    for _ in sim.frames():
+        assert sim._dt_s == dt_start
 
 
 @pytest.mark.parametrize("count", [300, 1_000_000])
