@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -33,10 +34,8 @@ from unet.io import load_model
 from unet.model import UNet
 from unet.postprocess import instances_from_probabilities
 
-
-#: Edges (nm) of the thickness classes of ``--by-particle``: the prisms of brownian-prisms are
-#: 0.25 x 25 nm thick (5-7 nm), its spheres and the etching rods 15-30 nm, the beads ~120 nm.
-THICKNESS_EDGES_NM = (0, 5, 7, 10, 20, 50, 200, 1000)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling script, run or imported by path
+from detection_limit import particle_kind  # noqa: E402
 
 
 def counts(model: UNet, post: dict, x: np.ndarray, labels: np.ndarray, *, margin: int,
@@ -67,14 +66,10 @@ def matched_labels(pred: np.ndarray, truth: np.ndarray) -> list[int]:
 
 
 def particle_kinds(table: Path) -> dict[tuple[int, int], str]:
-    """(frame, id) -> "material shape, lo-hi nm" from a video's ``particles.csv``."""
-    edges = np.asarray(THICKNESS_EDGES_NM)
-    kinds = {}
+    """(frame, id) -> "material shape, lo-hi nm" from a video's ``particles.csv``
+    (:func:`detection_limit.particle_kind`)."""
     with open(table, newline="") as f:
-        for row in csv.DictReader(f):
-            k = int(np.searchsorted(edges, float(row["thickness_nm"]), side="right")) - 1
-            kinds[int(row["frame"]), int(row["id"])] = f"{row['material']} {row['shape']}, {edges[k]}-{edges[k + 1]} nm"
-    return kinds
+        return {(int(row["frame"]), int(row["id"])): particle_kind(row) for row in csv.DictReader(f)}
 
 
 def main() -> None:

@@ -46,13 +46,18 @@ the stationary approximation's ratio with and without clutter applied to the exa
 (exact without clutter; close to exact for faint particles, whose ``E ≈ B`` makes the Poisson
 noise nearly stationary, though the background still varies over the field).
 
-    python docs/unet/detection_limit.py [--tier standard --videos 2 --context 5 --json OUT]
+With ``--by-particle`` it also splits each cell's particles by material, shape and thickness along
+the beam (:func:`particle_kind`): a cell can mix kinds far apart (brownian-prisms: 20-30 nm gold
+spheres and 5-7 nm gold plates), and its median hides the faint kind.
+
+    python docs/unet/detection_limit.py [--tier standard --videos 2 --context 5 --cells prisms --by-particle --json OUT]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -65,6 +70,17 @@ from simulator.simulate import Simulation
 
 #: Rose's criterion (Rose 1948): the d' needed to tell an object from noise.
 ROSE_K = 5.0
+
+#: Edges (nm) of the thickness classes of ``--by-particle``: the prisms of brownian-prisms are
+#: 0.25 x 25 nm thick (5-7 nm), its spheres and the etching rods 15-30 nm, the beads ~120 nm.
+THICKNESS_EDGES_NM = (0, 5, 7, 10, 20, 50, 200, 1000)
+
+
+def particle_kind(row: Mapping[str, object]) -> str:
+    """"material shape, lo-hi nm" of a row of a video's particle table (thickness along the beam)."""
+    edges = np.asarray(THICKNESS_EDGES_NM)
+    k = int(np.searchsorted(edges, float(row["thickness_nm"]), side="right")) - 1  # type: ignore[arg-type]
+    return f"{row['material']} {row['shape']}, {edges[k]}-{edges[k + 1]} nm"
 
 
 def hotelling_d2(expected: np.ndarray, background: np.ndarray, regions: np.ndarray) -> np.ndarray:
@@ -91,6 +107,7 @@ class Particle(NamedTuple):
     d2: float
     spectrum: np.ndarray  # rfft2 of E - B over the particle's pixels (complex64)
     variance: float  # mean of (E + B) / 2 over them
+    kind: str = ""  # :func:`particle_kind`
 
 
 class Video(NamedTuple):
@@ -124,11 +141,12 @@ def detectability(scenario: str, overrides: list[str], *, seed: int, grow_px: in
             regions = expand_labels(frame.labels, grow_px)
             d2 = hotelling_d2(expected, background, regions)
             signal, noise = expected - background, (expected + background) / 2
+            kinds = {int(row["id"]): particle_kind(row) for row in frame.particles}
             particles = {}
             for k in np.flatnonzero(np.bincount(frame.labels.ravel(), minlength=d2.size)[1:]) + 1:
                 inside = regions == k
                 spectrum = np.fft.rfft2(np.where(inside, signal, 0.0)).astype(np.complex64)
-                particles[int(k)] = Particle(float(d2[k]), spectrum, float(noise[inside].mean()))
+                particles[int(k)] = Particle(float(d2[k]), spectrum, float(noise[inside].mean()), kinds[int(k)])
             frames.append(particles)
     finally:
         simulate_module.record = record
@@ -203,20 +221,30 @@ def over_context(video: Video, context: int, clutter_psd: np.ndarray | None = No
     return np.array(single), np.array(multi)
 
 
+def kinds_of(video: Video) -> np.ndarray:
+    """The kind of every particle of every frame, in the order of :func:`over_context`."""
+    return np.array([p.kind for frame in video.frames for p in frame.values()])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tier", default="standard")
     p.add_argument("--videos", type=int, default=2)
     p.add_argument("--context", type=int, default=5, help="frames a method may combine, centred on the frame")
     p.add_argument("--grow", type=int, default=4, help="px added around each particle's label")
+    p.add_argument("--cells", default="", help="comma-separated substrings of the cells (default: all)")
+    p.add_argument("--by-particle", action="store_true", help="also split each cell by material, shape and thickness")
     p.add_argument("--json", default=None, help="also write the table to this file")
     args = p.parse_args()
-    rows = []
+    rows, by_kind = [], []
     k = args.context
+    wanted = [c for c in args.cells.split(",") if c]
     print(f"{'':<38}{'background known exactly':^38}  |{'clutter known only statistically':^36}")
     print(f"{'cell':<28}{'particles':>10}{'median d1':>10}{f'median d{k}':>10}{'d1>=5':>8}{f'd{k}>=5':>8}"
           f"{'F1 max':>8}  |{'clutter %':>10}{f'median d{k}':>10}{f'd{k}>=5':>8}{'F1 max':>8}")
     for task in suite_tasks(args.tier, split="test"):
+        if wanted and not any(w in task.name for w in wanted):
+            continue
         overrides = [o for o in task.overrides if not o.startswith("video.count=")]
         videos = [detectability(task.scenario, overrides, seed=s, grow_px=args.grow) for s in range(args.videos)]
         psd = clutter_power([v.clutter for v in videos])
@@ -232,9 +260,25 @@ def main() -> None:
         print(f"{task.name:<28}{single.size:>10}{np.median(single):>10.1f}{np.median(multi):>10.1f}{r1:>8.2f}"
               f"{rk:>8.2f}{2 * rk / (1 + rk):>8.2f}  |{clutter_pct:>10.2f}{np.median(multi_c):>10.1f}{rkc:>8.2f}"
               f"{2 * rkc / (1 + rkc):>8.2f}", flush=True)
+        if args.by_particle:
+            kinds = np.concatenate([kinds_of(v) for v in videos])
+            for kind in sorted(set(kinds)):
+                m = kinds == kind
+                by_kind.append({"cell": task.name, "kind": str(kind), "particles": int(m.sum()),
+                                "median_d1": float(np.median(single[m])), f"median_d{k}": float(np.median(multi[m])),
+                                "rose_1": float(np.mean(single[m] >= ROSE_K)), f"rose_{k}": float(np.mean(multi[m] >= ROSE_K)),
+                                "clutter": {f"median_d{k}": float(np.median(multi_c[m])),
+                                            f"rose_{k}": float(np.mean(multi_c[m] >= ROSE_K))}})
+    if by_kind:
+        print(f"\n{'cell':<28}{'particles (thickness along the beam)':<36}{'n':>6}{'median d1':>10}{f'median d{k}':>10}"
+              f"{'d1>=5':>8}{f'd{k}>=5':>8}  |{f'median d{k}':>10}{f'd{k}>=5':>8}")
+        for r in by_kind:
+            print(f"{r['cell']:<28}{r['kind']:<36}{r['particles']:>6}{r['median_d1']:>10.1f}{r[f'median_d{k}']:>10.1f}"
+                  f"{r['rose_1']:>8.2f}{r[f'rose_{k}']:>8.2f}  |{r['clutter'][f'median_d{k}']:>10.1f}"
+                  f"{r['clutter'][f'rose_{k}']:>8.2f}")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(rows, fh, indent=1)
+            json.dump({"cells": rows, "by_particle": by_kind} if args.by_particle else rows, fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -151,3 +151,20 @@ def test_clutter_is_the_liquid_variation_and_costs_still_beads_more_over_more_fr
     single_c, multi_c = dl.over_context(video, 3, dl.clutter_power([video.clutter]))
     assert single.size and np.all(single_c < single)
     assert np.all(multi_c / multi <= single_c / single + 1e-12) and np.any(multi_c / multi < single_c / single)
+
+
+def test_every_particle_carries_its_kind_in_the_order_of_over_context() -> None:
+    """brownian-prisms mixes 5-7 nm gold plates with 20-30 nm gold spheres: each particle's kind
+    comes from its row of the frame's table, and kinds_of lines up with over_context's d'."""
+    assert dl.particle_kind({"material": "Au", "shape": "prism", "thickness_nm": "6.2"}) == "Au prism, 5-7 nm"
+    assert dl.particle_kind({"material": "Au", "shape": "sphere", "thickness_nm": 20.0}) == "Au sphere, 20-50 nm"
+    video = dl.detectability("brownian-prisms", ["video.frames=2", "video.height_px=128", "video.width_px=128",
+                                                  "particles.count=6"], seed=1, grow_px=4)
+    kinds = dl.kinds_of(video)
+    single, multi = dl.over_context(video, 3)
+    assert kinds.size == single.size == multi.size > 0
+    assert set(kinds) <= {"Au prism, 5-7 nm", "Au prism, 0-5 nm", "Au prism, 7-10 nm", "Au sphere, 20-50 nm"}
+    assert any("prism" in k for k in kinds) and any("sphere" in k for k in kinds)
+    # the thin plates are the faint kind: each below every sphere of the same frames
+    d_prism, d_sphere = (single[np.char.find(kinds.astype(str), s) >= 0] for s in ("prism", "sphere"))
+    assert d_prism.max() < d_sphere.min()
