@@ -55,9 +55,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--foreground-fraction", type=float, default=d.foreground_fraction,
                    help="share of the crops of --data forced to hold a particle (default "
                         f"{d.foreground_fraction}; nnU-Net uses 0.33)")
-    p.add_argument("--topk-bce", type=float, default=d.topk_bce,
-                   help="share of the pixels, the hardest, whose foreground BCE enters the loss "
-                        f"(default {d.topk_bce}: all; nnU-Net's TopK variant uses 0.1)")
     p.add_argument("--val-clips", type=int, default=d.val_clips)
     p.add_argument("--val-every", type=int, default=d.val_every)
     p.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
@@ -87,7 +84,6 @@ def _train(args: argparse.Namespace) -> int:
         ("--dropout", args.dropout, 0 <= args.dropout < 1, "0 <= dropout < 1"),
         ("--margin", args.margin, args.margin >= 0, "0 or more px"),
         ("--foreground-fraction", args.foreground_fraction, 0 <= args.foreground_fraction <= 1, "between 0 and 1"),
-        ("--topk-bce", args.topk_bce, 0 < args.topk_bce <= 1, "a share above 0 and at most 1"),
         ("--val-clips", args.val_clips, args.val_clips >= 1, "at least 1"),
         ("--val-every", args.val_every, args.val_every >= 1, "at least 1"),
         ("--workers", args.workers, args.workers >= 0, "0 or more processes"),
@@ -103,7 +99,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, crop=args.crop,
                       context=args.context, depth=args.depth, base_width=args.base_width, norm=args.norm,
                       dropout=args.dropout, input_pyramid=args.input_pyramid, margin=args.margin,
-                      foreground_fraction=args.foreground_fraction, topk_bce=args.topk_bce, bf16=args.bf16, presets=list(args.preset),
+                      foreground_fraction=args.foreground_fraction, bf16=args.bf16, presets=list(args.preset),
                       val_clips=args.val_clips, val_every=args.val_every, workers=args.workers, data=list(args.data),
                       val_data=list(args.val_data), tune_postprocess=not args.no_tune_postprocess)
     command = "nanoaq " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else None

@@ -4,11 +4,7 @@ resume.
 
 Loss: binary cross-entropy on both heads (boundary pixels weighted ``BOUNDARY_POS_WEIGHT``, they
 are rare) plus a soft Dice term on the foreground (Milletari et al., V-Net, 3DV 2016), the usual
-remedy for sparse foreground.  With ``TrainConfig.topk_bce`` below 1 the foreground's BCE is the
-mean over that share of the batch's pixels with the highest loss only (bootstrapped / top-k
-cross-entropy: Wu, Shen & van den Hengel, arXiv:1605.06885, 2016; nnU-Net's "TopK10" variant,
-Isensee et al. 2021, keeps 10 %): the pixels of a faint particle the network misses then weigh as
-much as those of a bright one, instead of being outvoted by the many easy ones.  Checkpoints: ``checkpoint.pt`` holds only tensors, numbers,
+remedy for sparse foreground.  Checkpoints: ``checkpoint.pt`` holds only tensors, numbers,
 lists and a JSON string (model, optimizer, step, the training options; a resume with other
 options is refused) and is read back with ``torch.load(weights_only=True)``, which refuses
 arbitrary objects; it and ``train_log.csv`` are written to a temporary file renamed over the
@@ -74,15 +70,9 @@ def _lr_factor(step: int, total: int, warmup: float) -> float:
     return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * (step - w) / max(1, total - w)))
 
 
-def _loss(logits: torch.Tensor, target: torch.Tensor, topk: float = 1.0) -> torch.Tensor:
-    """BCE on both heads + soft Dice on the foreground; the foreground's BCE over the ``topk`` share
-    of the pixels with the highest loss (all of them at 1)."""
+def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     logits = logits.float()
-    if topk < 1:
-        per_pixel = F.binary_cross_entropy_with_logits(logits[:, 0], target[:, 0], reduction="none").flatten()
-        fg_bce = per_pixel.topk(max(1, int(round(topk * per_pixel.numel())))).values.mean()
-    else:
-        fg_bce = F.binary_cross_entropy_with_logits(logits[:, 0], target[:, 0])
+    fg_bce = F.binary_cross_entropy_with_logits(logits[:, 0], target[:, 0])
     pos_w = torch.tensor(BOUNDARY_POS_WEIGHT, device=logits.device)
     bd_bce = F.binary_cross_entropy_with_logits(logits[:, 1], target[:, 1], pos_weight=pos_w)
     prob = torch.sigmoid(logits[:, 0])
@@ -101,12 +91,12 @@ def _validation_set(sampler: Sampler, cfg: TrainConfig) -> list[tuple[torch.Tens
 
 
 @torch.inference_mode()
-def _validate(model: UNet, val: list, device: torch.device, topk: float) -> tuple[float, float]:
+def _validate(model: UNet, val: list, device: torch.device) -> tuple[float, float]:
     model.eval()
     losses, tp, n_pred, n_true = [], 0, 0, 0
     for x, y, truth in val:
         logits = model(x[None].to(device))
-        losses.append(float(_loss(logits, y[None].to(device), topk)))
+        losses.append(float(_loss(logits, y[None].to(device))))
         prob = torch.sigmoid(logits[0].float()).cpu().numpy()
         m, p, t = f1_at_05(instances_from_probabilities(prob[0], prob[1]), truth)
         tp, n_pred, n_true = tp + m, n_pred + p, n_true + t
@@ -270,7 +260,7 @@ def train(
             g["lr"] = lr
         x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
         with torch.autocast(device_type=dev.type, dtype=amp_dtype, enabled=use_amp):
-            loss = _loss(model(x), y, cfg.topk_bce)
+            loss = _loss(model(x), y)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
@@ -278,7 +268,7 @@ def train(
         row: dict[str, Any] = {"step": step + 1, "lr": lr, "loss": loss.item(), "val_loss": "", "val_f1": "",
                                "elapsed_s": time.perf_counter() - t0}
         if (step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps:
-            scores["val_loss"], scores["val_f1"] = _validate(model, val, dev, cfg.topk_bce)
+            scores["val_loss"], scores["val_f1"] = _validate(model, val, dev)
             row.update(scores)
         if (step + 1) % cfg.val_every == 0 or step + 1 == end:
             ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1,
@@ -293,7 +283,7 @@ def train(
         log.info("stopped at step %d of %d; continue with --resume", end, cfg.steps)
         return {}
     if math.isnan(scores["val_f1"]):
-        scores["val_loss"], scores["val_f1"] = _validate(model, val, dev, cfg.topk_bce)
+        scores["val_loss"], scores["val_f1"] = _validate(model, val, dev)
     _write_log(log_path, rows)
     if rows:
         _plot(rows, out / "train_plot.png")

@@ -47,8 +47,5 @@ class TrainConfig:
     #: forward pass under bfloat16 autocast (weights, optimizer and loss stay float32): on a CPU with
     #: AMX or AVX512-BF16 a step is ~2x faster; on CUDA it replaces the float16 autocast
     bf16: bool = False
-    #: share of the pixels whose foreground BCE enters the loss, the hardest ones (top-k BCE,
-    #: :func:`unet.train._loss`); 1 = all (nnU-Net's TopK variant keeps 0.1)
-    topk_bce: float = 1.0
     #: hand every encoder stage the input frames average-pooled to its scale (:class:`unet.model.UNet`)
     input_pyramid: bool = False

@@ -22,8 +22,6 @@ from benchmark.cli import main
     (["--base-width", "1"], "--base-width 1: expected at least 2"),
     (["--foreground-fraction", "1.5"], "--foreground-fraction 1.5: expected between 0 and 1"),
     (["--foreground-fraction", "0.3"], "--foreground-fraction 0.3: applies to the crops of --data"),
-    (["--topk-bce", "0"], "--topk-bce 0.0: expected a share above 0 and at most 1"),
-    (["--topk-bce", "1.5"], "--topk-bce 1.5: expected a share above 0 and at most 1"),
 ])
 def test_train_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str) -> None:
     assert main(["train", "--out", str(tmp_path / "m"), "--steps", "1", *extra]) == 2
