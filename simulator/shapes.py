@@ -88,6 +88,22 @@ def _round_corners(poly: Polygon, radius: float) -> Polygon:
     return poly.buffer(-radius, quad_segs=_segs(radius)).buffer(radius, quad_segs=_segs(radius))
 
 
+_INRADIUS = "the inradius of its outline as a fraction of its edge"
+
+
+def _round_corners_checked(poly: Polygon, radius_nm: float, *, corner_rounding: float, shape: str, limit: float,
+                           meaning: str = _INRADIUS) -> Polygon:
+    """``poly`` with its corners rounded by ``radius_nm`` (which ``corner_rounding`` sets), or a
+    ValueError naming ``shape`` and the range ``0 <= corner_rounding < limit`` when
+    ``corner_rounding`` is outside it (or NaN) or the rounding leaves nothing of the outline (which,
+    by rounding errors of the geometry, it may do a little below ``limit``)."""
+    rounded = _round_corners(poly, radius_nm) if 0 <= corner_rounding < limit else Polygon()
+    if rounded.is_empty:
+        raise ValueError(f"corner_rounding = {corner_rounding:g} for {shape}: expected 0 <= corner_rounding < "
+                         f"{limit:.6g}, {meaning} (a rounding at or close to it leaves nothing of the outline)")
+    return rounded
+
+
 def _centred(poly: Polygon) -> Polygon:
     c = poly.centroid
     return shapely.affinity.translate(poly, -c.x, -c.y)
@@ -112,9 +128,10 @@ def make_shape(
     aspect_ratio : length / width of rods and bipyramids
     thickness_ratio : thickness / edge length of prisms and hexagonal plates
     truncation : fraction of a prism's edge cut off at each tip (0 = sharp tips)
-    corner_rounding : corner radius as a fraction of the edge (prisms, cubes, plates); a prism's
-        must be below its outline's inradius (1/(2√3) ≈ 0.2887 of the edge for truncation up to
-        1/3), else ValueError
+    corner_rounding : corner radius as a fraction of the edge (prisms, cubes, plates; 0.3 of it for
+        concave cubes); it must be below the outline's inradius, as a fraction of the edge, else
+        ValueError: a prism's 1/(2√3) ≈ 0.2887 for truncation up to 1/3, a cube's 0.5, a hexagonal
+        plate's √3/2 ≈ 0.866, and a concave cube's 0.38/0.3 ≈ 1.267
     """
     s = float(size_nm)
     if name == "sphere":
@@ -133,18 +150,16 @@ def make_shape(
             # of circumradius twice that.
             cut = _regular_polygon(3, 2 * s / np.sqrt(3) * (1 - 1.5 * truncation), rotation=-np.pi / 2)
             tri = tri.intersection(cut)
-        rounded = _round_corners(tri, corner_rounding * s) if corner_rounding >= 0 else Polygon()
-        if rounded.is_empty:
-            # A rounding at or above the outline's inradius leaves nothing; the inradius is the distance
-            # from the centre to the nearer of the triangle's edges (s/(2√3)) and the tip cuts.
-            limit = min(1 / (2 * np.sqrt(3)), 1 / np.sqrt(3) - np.sqrt(3) / 2 * truncation)
-            raise ValueError(f"corner_rounding = {corner_rounding:g} for a prism with truncation {truncation:g}: "
-                             f"expected 0 <= corner_rounding < {limit:.6g}, the inradius of its outline as a fraction "
-                             "of its edge (a rounding at or close to it leaves nothing of the outline)")
+        # The outline's inradius is the distance from the centre to the nearer of the triangle's
+        # edges (s/(2√3)) and the tip cuts.
+        rounded = _round_corners_checked(
+            tri, corner_rounding * s, corner_rounding=corner_rounding, shape=f"a prism with truncation {truncation:g}",
+            limit=min(1 / (2 * np.sqrt(3)), 1 / np.sqrt(3) - np.sqrt(3) / 2 * truncation))
         h = s * thickness_ratio
         return ShapeSpec(name, _centred(rounded), h, h / 2, ROUNDED)
     if name == "cube":
-        sq = _round_corners(_regular_polygon(4, s / np.sqrt(2), np.pi / 4), corner_rounding * s)
+        sq = _round_corners_checked(_regular_polygon(4, s / np.sqrt(2), np.pi / 4), corner_rounding * s,
+                                    corner_rounding=corner_rounding, shape="a cube", limit=0.5)
         return ShapeSpec(name, sq, s, corner_rounding * s + 1e-3, ROUNDED)
     if name == "concave-cube":
         sq = _regular_polygon(4, s / np.sqrt(2), np.pi / 4)
@@ -154,10 +169,15 @@ def make_shape(
         for ang in (0, np.pi / 2, np.pi, 3 * np.pi / 2):
             cx, cy = (s / 2 - depth + rad) * np.cos(ang), (s / 2 - depth + rad) * np.sin(ang)
             sq = sq.difference(Point(cx, cy).buffer(rad, quad_segs=_ARC_SEGMENTS))
-        outline = _round_corners(sq, 0.3 * corner_rounding * s)
+        # The inradius, from the centre to the middle of each hollowed face, is s/2 - depth.
+        outline = _round_corners_checked(
+            sq, 0.3 * corner_rounding * s, corner_rounding=corner_rounding, shape="a concave cube",
+            limit=(s / 2 - depth) / (0.3 * s), meaning="the inradius of its outline as a fraction of 0.3 of its edge "
+            "(its corners are rounded by 0.3 · corner_rounding · edge)")
         return ShapeSpec(name, outline, s, corner_rounding * s + 1e-3, ROUNDED)
     if name == "hexagonal-plate":
-        hexa = _round_corners(_regular_polygon(6, s), corner_rounding * s)
+        hexa = _round_corners_checked(_regular_polygon(6, s), corner_rounding * s, corner_rounding=corner_rounding,
+                                      shape="a hexagonal plate", limit=np.sqrt(3) / 2)
         h = s * thickness_ratio
         return ShapeSpec(name, hexa, h, h / 2, ROUNDED)
     if name == "bipyramid":

@@ -91,3 +91,31 @@ def test_a_prism_rounding_just_below_its_limit_gives_a_disc_or_a_value_error(tru
         assert str(exc).startswith("corner_rounding = ")
     else:  # nearly the disc of the inradius
         assert spec.outline.is_valid and spec.outline.area == pytest.approx(np.pi * (30.0 * limit) ** 2, rel=0.05)
+
+
+# a shape's limit on corner_rounding, and the fraction of the edge its corners are rounded by per unit of it
+_ROUNDED_SHAPES = {"cube": ("a cube", 0.5, 1.0), "hexagonal-plate": ("a hexagonal plate", np.sqrt(3) / 2, 1.0),
+                   "concave-cube": ("a concave cube", 0.38 / 0.3, 0.3)}
+
+
+@pytest.mark.parametrize("name", sorted(_ROUNDED_SHAPES))
+@pytest.mark.parametrize("factor", [1.0, 1.001, 1.5, -0.02, float("nan")])
+def test_a_rounding_outside_its_range_is_a_value_error_for_every_rounded_shape(name, factor):
+    what, limit, _ = _ROUNDED_SHAPES[name]
+    rounding = limit * factor
+    with pytest.raises(ValueError, match=rf"^corner_rounding = {rounding:g} for {what}: "
+                                         rf"expected 0 <= corner_rounding < {limit:.6g}, the inradius "):
+        make_shape(name, 30.0, corner_rounding=rounding)
+
+
+@pytest.mark.parametrize("name", sorted(_ROUNDED_SHAPES))
+@pytest.mark.parametrize("below", [1e-2, 1e-3, 1e-6, 1e-12])
+def test_a_rounding_just_below_its_limit_gives_a_disc_or_a_value_error_for_every_rounded_shape(name, below):
+    _, limit, per_unit = _ROUNDED_SHAPES[name]
+    try:
+        spec = make_shape(name, 30.0, corner_rounding=limit * (1 - below))
+    except ValueError as exc:
+        assert str(exc).startswith("corner_rounding = ")
+    else:  # nearly the disc of the inradius
+        assert spec.outline.geom_type == "Polygon" and spec.outline.is_valid
+        assert spec.outline.area == pytest.approx(np.pi * (30.0 * limit * per_unit) ** 2, rel=0.05)
