@@ -178,6 +178,21 @@ def test_no_background_is_one_line_error(tmp_path, capsys: pytest.CaptureFixture
     assert code == 2 and "--roi 0,0,100,10" in err
 
 
+@pytest.mark.parametrize("where", ["missing folder", "folder"])
+def test_a_bad_out_is_refused_before_the_frames_are_read(tmp_path, capsys: pytest.CaptureFixture, monkeypatch,
+                                                         where: str) -> None:
+    def read(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the frames were read before --out was checked")
+
+    monkeypatch.setattr("simulator.calibration.read_frames", read)
+    out, expected = ((tmp_path / "no" / "c.json", f"--out {tmp_path / 'no' / 'c.json'}: folder {tmp_path / 'no'} "
+                      "does not exist") if where == "missing folder" else
+                     (tmp_path, f"--out {tmp_path}: is a folder; expected a JSON file, e.g. {tmp_path / 'calib.json'}"))
+    code, err = _run(["calibrate", str(tmp_path / "f.tif"), "--out", str(out)], capsys)
+    assert code == 2 and err.count("\n") == 1 and expected in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bad_calibration_file_is_config_error(tmp_path) -> None:
     (tmp_path / "x.json").write_text('{"schema_version": 1}')
     with pytest.raises(ConfigError, match="not a calibration file"):
