@@ -17,6 +17,7 @@ import numpy as np
 
 from baselines.matching import match
 from simulator.dataset import open_dataset, read_predictions
+from simulator.outfile import write_atomic
 from simulator.preview import label_outlines
 
 from .metrics import METRICS
@@ -113,7 +114,7 @@ def _metric_vs_dose(results: list[Results], metric: str, path: Path) -> Path:
     axes[0, 0].set_ylabel(metric)
     axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside the data
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
     return path
 
@@ -180,7 +181,7 @@ def _gallery(r: Results, frames: _Frames, path: Path, n: int = 6) -> Path | None
         ax.axis("off")
     fig.suptitle(f"{r.method.name}: worst frames (green: matched, red: missed, yellow: false)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
     return path
 
@@ -209,7 +210,7 @@ def _dose_grid(r: Results, frames: _Frames, path: Path) -> Path | None:
     fig.suptitle(f"{r.method.name}: first frame of each task (green: matched, red: missed, yellow: false)",
                  fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
     plt.close(fig)
     return path
 
@@ -242,7 +243,7 @@ def write_report(results_files: list[str | Path], out: str | Path) -> dict[str, 
     for title, p in figs:
         md += ["", f"## {title}", "", f"![{title}]({p.name})"]
     md += ["", f"## {glossary[0]}", "", *_md_table(*glossary[1:])]
-    (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    write_atomic(out / "report.md", "\n".join(md) + "\n")
 
     def img(p: Path) -> str:
         return "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()
@@ -255,5 +256,5 @@ def write_report(results_files: list[str | Path], out: str | Path) -> dict[str, 
             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
             "img{max-width:100%}</style></head><body><h1>nanoaquarium benchmark report</h1>"
             f"<p>Suite: {html.escape(', '.join(suites))}</p>{body}</body></html>")
-    (out / "report.html").write_text(page, encoding="utf-8")
+    write_atomic(out / "report.html", page)
     return {"html": out / "report.html", "md": out / "report.md", **{p.stem: p for _, p in figs}}

@@ -23,6 +23,7 @@ from simulator import __version__
 from simulator.config import load_config
 from simulator.dataset import open_dataset, update_digest, write_dataset
 from simulator.errors import UserError
+from simulator.outfile import write_atomic
 from simulator.parallel import check_dask, run_jobs
 
 __all__ = ["SUITE_NAME", "SUITE_VERSION", "TIERS", "Task", "Suite", "suite_tasks", "generate_suite", "cache_dir", "update_digest"]
@@ -149,6 +150,6 @@ def generate_suite(tier: str = "quick", *, split: str = "test", root: Path | Non
                   desc=f"generate {tier} suite", unit="task", disable=not progress):
         pass
     checksum = _checksum(path, tasks)
-    stamp.write_text(json.dumps({"name": SUITE_NAME, "version": SUITE_VERSION, "tier": tier, "split": split,
-                                 "checksum": checksum}, indent=2))
+    write_atomic(stamp, json.dumps({"name": SUITE_NAME, "version": SUITE_VERSION, "tier": tier, "split": split,
+                                    "checksum": checksum}, indent=2))
     return Suite(SUITE_NAME, tier, path, tuple(tasks), checksum)

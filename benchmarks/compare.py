@@ -52,6 +52,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ctc_reference import py_ctcmetrics_seg  # noqa: E402
 from naive import render_naive  # noqa: E402
 
+from simulator.outfile import write_atomic  # noqa: E402
+
 RENDER_OVERRIDES = ["video.height_px=512", "video.width_px=512", "video.frames=1", "particles.count=50",
                     "particles.shapes={prism=0.5, sphere=0.3, rod=0.2}", "particles.size_nm=20",
                     "dynamics.model='static'"]
@@ -317,7 +319,7 @@ def update_doc(doc: Path, table: str, env: dict[str, Any], kept: bool = False) -
         text = head + block + rest.split(MARK_END, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.write_text(text, encoding="utf-8")
+    write_atomic(doc, text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -362,8 +364,8 @@ def main(argv: list[str] | None = None) -> int:
         order = ["render", "dynamics", "metrics", "unet"]
         rows.sort(key=lambda r: next((i for i, k in enumerate(order) if r["id"].startswith(k)), len(order)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"schema_version": 1, "environment": env, "rows": rows,
-                                    "render_stages_ms": stages}, indent=2) + "\n", encoding="utf-8")
+    write_atomic(args.out, json.dumps({"schema_version": 1, "environment": env, "rows": rows,
+                                       "render_stages_ms": stages}, indent=2) + "\n")
     update_doc(args.doc, markdown_table(rows), env, kept=any(r.get("measured") for r in rows))
     print(f"wrote {args.out} and the table of {args.doc}")
     return 0

@@ -124,7 +124,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     ax2.set_ylim(0, 1)
     fig.legend(loc="upper center", ncol=3, fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
 
 

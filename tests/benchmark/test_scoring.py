@@ -187,8 +187,11 @@ def test_results_that_cannot_be_written_leave_no_temporary_file(tmp_path, monkey
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
-def test_report_renders(quick, tmp_path):
+def test_report_renders(quick, tmp_path, renamed):
     assert main(["report", str(quick / "r.json"), "--out", str(tmp_path / "rep")]) == 0
+    written = sorted((tmp_path / "rep").iterdir())
+    assert {"report.html", "report.md"} < {p.name for p in written}
+    assert written == sorted(set(renamed)), "a file of the report was written in place, not whole"
     page = (tmp_path / "rep" / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 5 and "Leaderboard" in page
     md = (tmp_path / "rep" / "report.md").read_text()

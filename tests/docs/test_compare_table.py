@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def _compare(monkeypatch: pytest.MonkeyPatch):
     return module
 
 
-def test_kept_rows_name_their_measurement(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_kept_rows_name_their_measurement(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                          renamed: list[Path]) -> None:
     compare = _compare(monkeypatch)
     new = {"id": "unet_cpu", "what": "U-Net", "compared_with": "-", "value": 5.4, "unit": "frames/s",
            "target": "report", "met": None}
@@ -39,3 +41,17 @@ def test_kept_rows_name_their_measurement(monkeypatch: pytest.MonkeyPatch, tmp_p
     compare.update_doc(doc, compare.markdown_table([new]), env)
     text = doc.read_text()
     assert "kept from an earlier run" not in text and text.count(compare.MARK_START) == 1
+    assert renamed == [doc, doc]  # written whole, twice
+
+
+def test_the_json_and_the_doc_are_written_whole(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                renamed: list[Path]) -> None:
+    compare = _compare(monkeypatch)
+    env = {"utc": "2026-11-25T06:31", "commit": "abc1234", "cpu": "cpu", "cores": 2,
+           "load_average_1min_start": 0.7}
+    monkeypatch.setattr(compare, "environment", lambda: dict(env))
+    monkeypatch.setattr("numba.set_num_threads", lambda n: None)  # leave this process's threads as they are
+    out, doc = tmp_path / "performance.json", tmp_path / "PERFORMANCE.md"
+    assert compare.main(["--only", "none", "--out", str(out), "--doc", str(doc)]) == 0  # measures nothing
+    assert json.loads(out.read_text())["rows"] == [] and compare.MARK_END in doc.read_text()
+    assert renamed == [out, doc]

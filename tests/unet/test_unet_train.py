@@ -44,8 +44,10 @@ def _cfg(**kw: object) -> TrainConfig:
     return TrainConfig(**(base | kw))  # type: ignore[arg-type]
 
 
-def test_tiny_training_learns(tmp_path: Path) -> None:
+def test_tiny_training_learns(tmp_path: Path, renamed: list[Path]) -> None:
     scores = train(tmp_path / "m", _cfg(steps=60), source=disc_clips, progress=False, command="test")
+    # every file, the plot included, was written whole: none is left half-written by a kill
+    assert sorted((tmp_path / "m").iterdir()) == sorted(set(renamed))
     rows = list(csv.DictReader((tmp_path / "m" / "train_log.csv").open()))
     assert len(rows) == 60
     first = np.mean([float(r["loss"]) for r in rows[:5]])
