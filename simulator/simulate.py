@@ -330,8 +330,9 @@ class Simulation:
         interactions gives the same bytes as plain :func:`simulator.brownian.brownian_steps`.
         With interactions, the sub-step is also short enough that the fastest particle's rms
         random step stays below ``dynamics.max_step_nm`` (:meth:`_limit_step`, again after every
-        reaction), and ``self.potential`` holds the orientation-averaged pair potential of two
-        particles of the commonest shape.
+        reaction), and ``self.potential`` holds the orientation-averaged pair potential
+        (:meth:`_pair_potential`).  A scene that starts without particles gets its interaction
+        sites too, so that the particles nucleated later interact and bound the step.
         """
         dyn, im = self.config.dynamics, self.config.imaging
         n = len(self.specs)
@@ -341,7 +342,7 @@ class Simulation:
         self.potential: Table | None = None
         if dyn.model == "static":
             return
-        if dyn.interactions and n:
+        if dyn.interactions:
             site_list = [interaction_sites(s.outline) for s in self.specs]
             self._sites = Sites([b for b, _ in site_list], [r for _, r in site_list])
             self._params = InteractionParams.from_physical(
@@ -349,6 +350,23 @@ class Simulation:
                 hamaker_J=dyn.hamaker_J, temperature_K=dyn.temperature_K, core_nm=dyn.hard_core_nm,
                 depletant_fraction=dyn.depletant_fraction, depletant_radius_nm=dyn.depletant_radius_nm)
             self._limit_step()
+            self.potential = self._pair_potential(site_list)
+        per_frame = int(np.ceil(im.frame_interval_s / self._dt_s))
+        grid_steps = self.meta.shape[0] * (per_frame + dyn.blur_steps + 1)
+        self._noise = NoiseStream(dyn.model, n, rng=self._scene_rng, tau_s=im.frame_interval_s,
+                                  steps=grid_steps, hurst=dyn.hurst, alpha=dyn.ctrw_alpha,
+                                  t0_s=dyn.ctrw_min_wait_s, mobile_s=dyn.ctrw_mobile_s)
+
+    def _pair_potential(self, site_list: list[tuple[np.ndarray, np.ndarray]]) -> Table | None:
+        """The orientation-averaged pair potential (rows of r_nm, U_kT) of two particles of the
+        commonest shape at the start, of its median size, whose sites (:func:`interaction_sites`)
+        are ``site_list``.  A scene that starts without particles: that of two nuclei
+        (``reactions.nucleus_radius_nm``), the only particles that can appear in it; None when it
+        has no nucleation either, and so never a pair.
+        """
+        n = len(self.specs)
+        rc = self.config.reactions
+        if n:
             names = [s.name for s in self.specs]
             # the commonest shape, a tie going to the first placed (a max over a set of strings would
             # follow the process's string-hash seed, and potential.csv with it)
@@ -356,14 +374,13 @@ class Simulation:
             k = [i for i in range(n) if names[i] == common]
             k = k[int(np.argsort([self.specs[i].radius_nm for i in k])[len(k) // 2])]  # median size
             body, radius = site_list[k]
-            reach = float(np.hypot(*body.T).max() + radius.max()) if len(body) else 0.0
-            r_nm = np.arange(2 * float(radius.min()), 2 * reach + self._params.cut_nm + 1.0, 0.5)
-            self.potential = pair_potential_table(body, radius, body, radius, self._params, r_nm)
-        per_frame = int(np.ceil(im.frame_interval_s / self._dt_s))
-        grid_steps = self.meta.shape[0] * (per_frame + dyn.blur_steps + 1)
-        self._noise = NoiseStream(dyn.model, n, rng=self._scene_rng, tau_s=im.frame_interval_s,
-                                  steps=grid_steps, hurst=dyn.hurst, alpha=dyn.ctrw_alpha,
-                                  t0_s=dyn.ctrw_min_wait_s, mobile_s=dyn.ctrw_mobile_s)
+        elif rc.nucleation_rate_per_um2_s > 0:
+            body, radius = interaction_sites(make_shape("sphere", 2 * rc.nucleus_radius_nm).outline)
+        else:
+            return None
+        reach = float(np.hypot(*body.T).max() + radius.max()) if len(body) else 0.0
+        r_nm = np.arange(2 * float(radius.min()), 2 * reach + self._params.cut_nm + 1.0, 0.5)
+        return pair_potential_table(body, radius, body, radius, self._params, r_nm)
 
     def _limit_step(self, frame: int = 0) -> None:
         """Shorten the sub-step ``self._dt_s`` so that the fastest particle's rms random step

@@ -99,7 +99,8 @@ class Video:
     config : dict
         The fully resolved configuration (JSON-able).
     potential : Table or None
-        The simulated pair potential, rows of r_nm, U_kT (when interactions are on).
+        The simulated pair potential, rows of r_nm, U_kT (when interactions are on; of two
+        nuclei in a scene that starts without particles, None if it has no nucleation either).
     """
 
     meta: VideoMeta

@@ -1,6 +1,7 @@
 """The dynamics inside a simulated video: every model moves the particles reproducibly, the
 interacting presets write their pair potential, nothing overlaps under the hard core, and no
-random step outgrows dynamics.max_step_nm when reactions make particles faster."""
+random step outgrows dynamics.max_step_nm when reactions make particles faster or nuclei appear in
+a scene that starts empty."""
 
 from __future__ import annotations
 
@@ -188,6 +189,43 @@ def test_interacting_particles_that_reactions_make_faster_keep_their_step_under_
     assert max(d for _, d in calls) > 1.5 * d_start  # the reactions did make a particle faster
     rms_step_nm = max(np.sqrt(2 * d * dt) for dt, d in calls)
     assert rms_step_nm / cfg.dynamics.max_step_nm <= 1 + 1e-12
+
+
+# A scene that starts without particles: nuclei of 0.8 nm radius appear from the second frame on.
+EMPTY = ["video.frames=8", "video.height_px=96", "video.width_px=96", "detector.model=ideal", "particles.count=0",
+         "dynamics.boundary=reflect", "dynamics.interactions=true", "reactions.etch_rate_nm_s=0.0",
+         "reactions.nucleus_radius_nm=0.8", "reactions.nucleation_rate_per_um2_s=20000"]
+
+
+def test_nuclei_of_a_scene_that_starts_empty_interact_and_keep_their_step_under_max_step(monkeypatch):
+    """The nuclei get interaction sites and forces, the hard core holds, and the sub-step, the
+    frame interval / substeps while the scene is empty (3.3 nm rms for such a nucleus), shortens
+    to keep their rms random step under dynamics.max_step_nm."""
+    cfg = load_config("growth-coalescence", overrides=EMPTY)
+    calls = _spy_steps(monkeypatch)
+    sim = Simulation(cfg, seed=3)
+    dt_empty = sim._dt_s
+    for _ in sim.frames():
+        assert sim._sites.n == len(sim.specs)
+        assert not sim._sites.overlapping(sim.positions_nm, sim.angles, cfg.dynamics.hard_core_nm).any()
+    assert len(sim.specs) >= 2
+    force, _, energy = sim._sites.forces(sim.positions_nm, sim.angles, sim._params)
+    assert np.abs(force).max() > 0 and energy != 0  # every pair is within the 48 nm cut-off here
+    d_max = max(d for _, d in calls)
+    assert np.sqrt(2 * d_max * dt_empty) > 5 * cfg.dynamics.max_step_nm
+    assert max(np.sqrt(2 * d * dt) for dt, d in calls) / cfg.dynamics.max_step_nm <= 1 + 1e-12
+
+
+def test_a_scene_that_starts_empty_writes_the_potential_of_two_nuclei():
+    """That of a scene of spheres of the nucleus size, the only particles that can appear; none
+    without nucleation (the scene stays empty)."""
+    nuclei = Simulation(load_config("growth-coalescence", overrides=EMPTY), seed=1).potential
+    spheres = Simulation(load_config("growth-coalescence", overrides=EMPTY + [
+        "particles.count=3", "particles.size_nm=1.6", "particles.size_cv=0.0"]), seed=1).potential
+    assert nuclei and nuclei == spheres
+    empty = load_config("growth-coalescence", overrides=EMPTY + ["reactions.nucleation_rate_per_um2_s=0"])
+    video = simulate_video(empty, seed=1)
+    assert video.potential is None and not video.particles
 
 
 def test_an_etched_sphere_outruns_a_sphere_of_the_critical_radius():
