@@ -255,10 +255,11 @@ class DynamicsConfig(_Strict):
     potential -30 mV (zeta potential of citrate-capped Au, -30 to -50 mV, Park & Shumaker-Parry,
     JACS 136, 1907 (2014)), Hamaker constant of Au across water 1e-19 J (0.9-3e-19 J, Parsegian &
     Weiss, J. Colloid Interface Sci. 81, 285 (1981)), hard core 1 nm (ligand shell).  The
-    integration sub-step keeps the fastest particle's rms random step below ``max_step_nm`` = 0.5
-    nm, half the hard core, the shortest length of the potential: Ermak & McCammon's Brownian
-    dynamics (J. Chem. Phys. 69, 1352 (1978)) assumes the force nearly constant over a step; 0.5
-    nm is the project's choice under that rule, not a fit.
+    integration sub-step keeps the fastest particle's rms random step (per axis, of the model's
+    own increments: fbm's grow as dt^H; simulator.simulate.Simulation._limit_step) below
+    ``max_step_nm`` = 0.5 nm, half the hard core, the shortest length of the potential: Ermak &
+    McCammon's Brownian dynamics (J. Chem. Phys. 69, 1352 (1978)) assumes the force nearly
+    constant over a step; 0.5 nm is the project's choice under that rule, not a fit.
 
     Boundary (simulator.simulate.simulation_box, simulator.dynamics.reactions.Lineage):
     ``open`` (default) simulates a box larger than the field of view by ``boundary_margin_nm``

@@ -33,6 +33,7 @@ enters starts a new one).  Every frame's rows carry ``chain_id`` (:mod:`simulato
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -383,9 +384,19 @@ class Simulation:
         return pair_potential_table(body, radius, body, radius, self._params, r_nm)
 
     def _limit_step(self, frame: int = 0) -> None:
-        """Shorten the sub-step ``self._dt_s`` so that the fastest particle's rms random step
-        ``sqrt(2 max(D∥, D⊥) dt)`` stays below ``dynamics.max_step_nm``; a ConfigError when that
+        """Shorten the sub-step ``self._dt_s`` so that the fastest particle's rms random step per
+        body axis over a step stays below s = ``dynamics.max_step_nm``; a ConfigError when that
         takes more than ``_MAX_STEPS_PER_FRAME`` steps a frame.
+
+        The rms step per axis over dt, D = max(D∥, D⊥) (:class:`simulator.dynamics.motion.NoiseStream`):
+
+        - ``brownian``: ``sqrt(2 D dt)``, so ``dt ≤ s² / (2 D)``;
+        - ``ctrw``: the same in a mobile spell, less in a step that is partly pinned (its noise is
+          scaled by the square root of the mobile fraction), so the same limit;
+        - ``fbm``: unit fGn scaled by (dt/τ)^(H-½), so ``sqrt(2 D τ) (dt/τ)^H`` (τ the frame
+          interval; summed over τ/dt steps its variance is 2 D τ, the MSD 4 D τ of the config), and
+          ``dt ≤ τ (s² / (2 D τ))^(1/(2H))``: shorter than the Brownian limit for H < ½ (at dt/τ =
+          0.01 and H = 0.35 the Brownian limit lets the rms step reach 2.0 times s), longer for H > ½.
 
         With interactions, called at the start and after every frame's reactions (``frame`` > 0):
         etched particles and new nuclei are faster than the first frame's particles.  The step is
@@ -402,15 +413,24 @@ class Simulation:
         inside the exposure) and draws an independent block when the first runs out.
         """
         dyn, im = self.config.dynamics, self.config.imaging
+        tau, s = im.frame_interval_s, dyn.max_step_nm
         d_max = float(max(self.d_par.max(initial=0.0), self.d_perp.max(initial=0.0)))
         if d_max > 0:
-            self._dt_s = min(self._dt_s, dyn.max_step_nm**2 / (2 * d_max))
-        per_frame = int(np.ceil(im.frame_interval_s / self._dt_s))
+            if dyn.model == "fbm":
+                # no limit below τ where s² ≥ 2 D τ (the min keeps a small H from overflowing); a
+                # small H may underflow the limit to 0, refused below
+                limit_s = tau * min(1.0, s**2 / (2 * d_max * tau)) ** (1 / (2 * dyn.hurst))
+            else:
+                limit_s = s**2 / (2 * d_max)
+            self._dt_s = min(self._dt_s, limit_s)
+        per_frame = tau / self._dt_s if self._dt_s > 0 else math.inf
         if per_frame > _MAX_STEPS_PER_FRAME:
+            count = f"{math.ceil(per_frame)}" if per_frame < 1e15 else "more than 1e15"
             when = f" from frame {frame} on (after reactions made a particle faster)" if frame else ""
+            model = f", fbm of dynamics.hurst = {dyn.hurst:g}" if dyn.model == "fbm" else ""
             raise ConfigError(
-                f"dynamics: {per_frame} integration steps per frame{when} (interactions keep each step under "
-                f"dynamics.max_step_nm = {dyn.max_step_nm:g} nm for the fastest particle, D = {d_max:.3g} nm^2/s), "
+                f"dynamics: {count} integration steps per frame{when} (interactions keep each step under "
+                f"dynamics.max_step_nm = {s:g} nm for the fastest particle, D = {d_max:.3g} nm^2/s{model}), "
                 f"more than {_MAX_STEPS_PER_FRAME}; lower dynamics.slowdown ({dyn.slowdown:g}), raise "
                 f"dynamics.max_step_nm or shorten imaging.frame_interval_s")
 
@@ -504,8 +524,6 @@ class Simulation:
         ``math.cos``/``math.sin`` with shapely's snapping of |cos|, |sin| < 2.5e-16 to 0), computed
         for all outlines at once.
         """
-        import math
-
         import shapely
 
         pos = self.positions_nm if positions_nm is None else positions_nm

@@ -239,6 +239,10 @@ CASES: dict[str, Case] = {
     "config-exposure-longer-than-interval": Case(
         _simulate_config("[imaging]\nexposure_s = 0.5\nframe_interval_s = 0.1\n"),
         "exposure_s (0.5) must not exceed frame_interval_s (0.1)"),
+    "config-fbm-steps-beyond-count": Case(
+        _simulate("--frames", "1", "--set", "dynamics.model=fbm", "--set", "dynamics.hurst=0.001", "--set",
+                  "dynamics.slowdown=1e-3"),
+        "dynamics: more than 1e15 integration steps per frame (interactions keep each step under"),
     "config-not-toml": Case(_simulate_config("[video\nframes = 2\n"), "bad.toml: not valid TOML"),
     "config-missing-file": Case(lambda w, b: ["simulate", "--config", "nope.toml", "--out", "out"],
                                 "config file nope.toml: no such file"),
