@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from simulator.parallel import run_jobs
 from unet.data import DiskFrames
 from unet.infer import logits_of_normalized
 from unet.model import UNet
@@ -83,16 +84,29 @@ def _scores(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f1, ap
 
 
+def _frame_counts(prob: np.ndarray, truth: np.ndarray, combos: list[dict[str, Any]]) -> np.ndarray:
+    """(settings, thresholds + 2) counts of one frame: the matches at each IoU threshold, then the
+    predicted and true objects, for every post-processing setting of ``prob`` ((2, Y, X))."""
+    counts = np.zeros((len(combos), len(IOU_THRESHOLDS) + 2), np.int64)
+    for k, params in enumerate(combos):
+        matches, n_p, n_t = match_counts(instances_from_probabilities(prob[0], prob[1], **params), truth)
+        counts[k, :-2], counts[k, -2:] = matches, (n_p, n_t)
+    return counts
+
+
 def tune_postprocess(
     model: UNet,
     data: DiskFrames,
     *,
     frames_per_video: int = 2,
     grid: dict[str, list[Any]] | None = None,
+    workers: int | None = 1,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Best post-processing of ``model`` on ``frames_per_video`` evenly spaced frames of each video of ``data``.
 
-    The network runs once per frame; every setting post-processes the same probabilities.
+    The network runs once per frame, here; every setting post-processes the same probabilities, in
+    ``workers`` processes (None: one per core; :func:`simulator.parallel.run_jobs`).  The counts are
+    integers summed per dataset, so the choice does not depend on ``workers``.
 
     Returns
     -------
@@ -108,22 +122,19 @@ def tune_postprocess(
     combos = [dict(zip(names, c)) for c in itertools.product(*(grid[n] for n in names))]
     if DEFAULT_POSTPROCESS not in combos:
         combos.append(dict(DEFAULT_POSTPROCESS))
-    n_cols = len(IOU_THRESHOLDS) + 2
-    per_dataset: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((len(combos), n_cols), np.int64))
-    n_frames = 0
+    per_dataset: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((len(combos), len(IOU_THRESHOLDS) + 2), np.int64))
+    jobs, datasets = [], []
     model.eval()
     context = model.hparams["in_channels"]
     for name, (x, labels) in zip(data.names, data.videos):
         ts = np.unique(np.linspace(0, x.shape[0] - 1, min(frames_per_video, x.shape[0])).round().astype(int))
-        dataset = name.rsplit("/", 1)[0]
         for t, logits in zip(ts, logits_of_normalized(x, model, frames=ts, context=context,
                                                                 margin=data.margin)):
-            prob = 1.0 / (1.0 + np.exp(-logits))
-            for k, params in enumerate(combos):
-                matches, n_p, n_t = match_counts(instances_from_probabilities(prob[0], prob[1], **params), labels[t])
-                per_dataset[dataset][k, :-2] += matches
-                per_dataset[dataset][k, -2:] += (n_p, n_t)
-            n_frames += 1
+            jobs.append((1.0 / (1.0 + np.exp(-logits)), labels[t], combos))
+            datasets.append(name.rsplit("/", 1)[0])
+    for i, counts in run_jobs(_frame_counts, jobs, workers=workers):
+        per_dataset[datasets[i]] += counts
+    n_frames = len(jobs)
     if not per_dataset:
         raise ValueError("tune_postprocess: the data has no frames to choose the post-processing on")
     f1s, aps = zip(*(_scores(c) for c in per_dataset.values()))

@@ -290,7 +290,8 @@ def train(
     post: dict[str, Any] = dict(DEFAULT_POSTPROCESS)
     post_scores: dict[str, Any] = {}
     if cfg.tune_postprocess and disk is not None:
-        post, post_scores = tune_postprocess(model.eval(), disk)
+        # the post-processing of the probabilities in as many processes as torch has threads
+        post, post_scores = tune_postprocess(model.eval(), disk, workers=torch.get_num_threads())
     save_model(out, model.cpu(), {
         "normalization": {"percentiles": list(DEFAULT_PERCENTILES), "invert_bright_field": True},
         "postprocess": post,

@@ -74,3 +74,27 @@ def test_no_frames_to_choose_on_is_a_clear_error():
     data = SimpleNamespace(names=[], videos=[], margin=0)
     with pytest.raises(ValueError, match="frames_per_video"):
         calibrate.tune_postprocess(None, data, frames_per_video=0)
+
+
+def test_tune_postprocess_chooses_the_same_in_two_processes_as_in_one(monkeypatch) -> None:
+    """The settings are scored in worker processes from integer counts summed per dataset: the
+    choice and its scores do not depend on how many (or in which order the frames come back)."""
+    rng = np.random.default_rng(4)
+    shape, truths, logits = (48, 48), [], []
+    for _ in range(3):  # three datasets, a noisy probability map of its discs each
+        truth = _discs(shape, rng.uniform(8, 40, (5, 2)), rng.uniform(3, 7, 5))
+        fg = np.clip((truth > 0) * 0.9 + rng.normal(0, 0.25, shape), 0.01, 0.99)
+        truths.append(truth)
+        logits.append(np.stack([np.log(fg / (1 - fg)), np.full(shape, -5.0)]).astype(np.float32))
+    # the stand-in network: video i (its frames filled with i) gives dataset i's logits
+    monkeypatch.setattr(calibrate, "logits_of_normalized",
+                        lambda x, model, frames, **kw: (logits[int(x[0, 0, 0])] for _ in frames))
+    data = SimpleNamespace(names=[f"cell{i}/video_000" for i in range(3)],
+                           videos=[(np.full((3, *shape), i, np.float32), np.stack([t] * 3)) for i, t in enumerate(truths)],
+                           margin=0)
+    grid = {"threshold": [0.35, 0.5, 0.65], "seed_threshold": [0.8, 0.95], "boundary_threshold": [0.5],
+            "min_area_px": [4, 16]}
+    one = tune_postprocess(UNet(in_channels=1, depth=1, base_width=2), data, grid=grid, workers=1)
+    two = tune_postprocess(UNet(in_channels=1, depth=1, base_width=2), data, grid=grid, workers=2)
+    assert one == two
+    assert one[1]["datasets"] == 3 and one[1]["frames"] == 6 and 0 < one[1]["mean_f1"] < 1  # not a vacuous case
