@@ -257,7 +257,8 @@ class DynamicsConfig(_Strict):
     Weiss, J. Colloid Interface Sci. 81, 285 (1981)), hard core 1 nm (ligand shell).  The
     integration sub-step keeps the fastest particle's rms random step (per axis, of the model's
     own increments: fbm's grow as dt^H; simulator.simulate.Simulation._limit_step) below
-    ``max_step_nm`` = 0.5 nm, half the hard core, the shortest length of the potential: Ermak &
+    ``max_step_nm`` = 0.5 nm, half the 1 nm hard core (at the default 1 mM the Debye length is
+    9.6 nm; a salt above ~0.4 M makes it shorter than 0.5 nm, and then lower max_step_nm): Ermak &
     McCammon's Brownian dynamics (J. Chem. Phys. 69, 1352 (1978)) assumes the force nearly
     constant over a step; 0.5 nm is the project's choice under that rule, not a fit.  The rule
     bounds the random step only, not the drift ``D F dt / kT``: particles held at contact by a

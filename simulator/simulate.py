@@ -376,7 +376,7 @@ class Simulation:
             k = k[int(np.argsort([self.specs[i].radius_nm for i in k])[len(k) // 2])]  # median size
             body, radius = site_list[k]
         elif rc.nucleation_rate_per_um2_s > 0:
-            body, radius = interaction_sites(make_shape("sphere", 2 * rc.nucleus_radius_nm).outline)
+            body, radius = interaction_sites(self._nucleus_spec().outline)
         else:
             return None
         reach = float(np.hypot(*body.T).max() + radius.max()) if len(body) else 0.0
@@ -398,8 +398,9 @@ class Simulation:
           ``dt ≤ τ (s² / (2 D τ))^(1/(2H))``: shorter than the Brownian limit for H < ½ (at dt/τ =
           0.01 and H = 0.35 the Brownian limit lets the rms step reach 2.0 times s), longer for H > ½.
 
-        With interactions, called at the start and after every frame's reactions (``frame`` > 0):
-        etched particles and new nuclei are faster than the first frame's particles.  The step is
+        With interactions, called at the start (``frame`` = 0; with nucleation, the step is set for
+        the nuclei already then) and after every frame's reactions (``frame`` > 0): etched particles
+        are faster than the first frame's particles.  The step is
         not bounded once at the start by the fastest particle reactions can make, because no such
         bound follows from the config: a rounded body's thickness, which sets its D
         (:meth:`_diffusion`), is twice the distance from its centroid to its outline, and
@@ -410,11 +411,18 @@ class Simulation:
         the first frame's keeps its steps and its bytes.  After a shortening the noise drawn ahead
         (:class:`simulator.dynamics.motion.NoiseStream`, sized for the first sub-step) is used
         faster: ``fbm`` scales each value to the new step ((dt/τ)^(H-½), as for the sub-steps
-        inside the exposure) and draws an independent block when the first runs out.
+        inside the exposure) and draws an independent block when the first runs out, which cuts
+        the anticorrelation of fbm at the blocks' edges (an etched fbm scene that shortens its step
+        much moves too far; only etching can still do it, nuclei are provided for at the start).
         """
         dyn, im = self.config.dynamics, self.config.imaging
         tau, s = im.frame_interval_s, dyn.max_step_nm
-        d_max = float(max(self.d_par.max(initial=0.0), self.d_perp.max(initial=0.0)))
+        d = [self.d_par.max(initial=0.0), self.d_perp.max(initial=0.0)]
+        if frame == 0 and self.config.reactions.nucleation_rate_per_um2_s > 0:
+            # the nuclei to come, from the start: the noise drawn ahead (fbm's correlated grid
+            # above all) is sized for this step, and a scene that starts empty has only them
+            d += list(self._diffusion(self._nucleus_spec())[:2])
+        d_max = float(max(d))
         if d_max > 0:
             if dyn.model == "fbm":
                 # no limit below τ where s² ≥ 2 D τ (the min keeps a small H from overflowing); a
@@ -605,6 +613,10 @@ class Simulation:
             child = self._append(spec, centre, 0.0)  # a merged outline is built in the lab frame
             lineage.record("merge", [*parents, child])
 
+    def _nucleus_spec(self) -> ShapeSpec:
+        """A new nucleus: a sphere of ``reactions.nucleus_radius_nm``."""
+        return make_shape("sphere", 2 * self.config.reactions.nucleus_radius_nm)
+
     def _nucleate(self, frame: int, lineage: Lineage) -> None:
         """Poisson nuclei (spheres) at random places that do not overlap another particle."""
         from shapely.geometry import Point
@@ -617,7 +629,7 @@ class Simulation:
         lab = self._lab_outlines()
         r = rc.nucleus_radius_nm
         for _ in range(nucleation_count(rc.nucleation_rate_per_um2_s, area_um2, im.frame_interval_s, rng=rng)):
-            spec = make_shape("sphere", 2 * r)
+            spec = self._nucleus_spec()
             xy = rng.uniform(r - m, [w * p + m - r, h * p + m - r])
             disc = Point(*xy).buffer(r + rc.merge_gap_nm)
             if any(disc.intersects(o) for o in lab):

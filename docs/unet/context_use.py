@@ -34,7 +34,8 @@ from unet.io import load_model
 from unet.model import UNet
 from unet.postprocess import instances_from_probabilities
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling script, run or imported by path
+if str(Path(__file__).resolve().parent) not in sys.path:  # the sibling script, run or imported by path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 from detection_limit import particle_kind  # noqa: E402
 
 

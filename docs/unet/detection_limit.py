@@ -80,7 +80,9 @@ def particle_kind(row: Mapping[str, object]) -> str:
     """"material shape, lo-hi nm" of a row of a video's particle table (thickness along the beam)."""
     edges = np.asarray(THICKNESS_EDGES_NM)
     k = int(np.searchsorted(edges, float(row["thickness_nm"]), side="right")) - 1  # type: ignore[arg-type]
-    return f"{row['material']} {row['shape']}, {edges[k]}-{edges[k + 1]} nm"
+    if k >= len(edges) - 1:
+        return f"{row['material']} {row['shape']}, >= {edges[-1]} nm"
+    return f"{row['material']} {row['shape']}, {edges[max(k, 0)]}-{edges[max(k, 0) + 1]} nm"
 
 
 def hotelling_d2(expected: np.ndarray, background: np.ndarray, regions: np.ndarray) -> np.ndarray:

@@ -158,6 +158,7 @@ def test_every_particle_carries_its_kind_in_the_order_of_over_context() -> None:
     comes from its row of the frame's table, and kinds_of lines up with over_context's d'."""
     assert dl.particle_kind({"material": "Au", "shape": "prism", "thickness_nm": "6.2"}) == "Au prism, 5-7 nm"
     assert dl.particle_kind({"material": "Au", "shape": "sphere", "thickness_nm": 20.0}) == "Au sphere, 20-50 nm"
+    assert dl.particle_kind({"material": "PS", "shape": "sphere", "thickness_nm": 1500}) == "PS sphere, >= 1000 nm"
     video = dl.detectability("brownian-prisms", ["video.frames=2", "video.height_px=128", "video.width_px=128",
                                                   "particles.count=6"], seed=1, grow_px=4)
     kinds = dl.kinds_of(video)

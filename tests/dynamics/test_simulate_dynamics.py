@@ -198,13 +198,15 @@ EMPTY = ["video.frames=8", "video.height_px=96", "video.width_px=96", "detector.
 
 
 def test_nuclei_of_a_scene_that_starts_empty_interact_and_keep_their_step_under_max_step(monkeypatch):
-    """The nuclei get interaction sites and forces, the hard core holds, and the sub-step, the
-    frame interval / substeps while the scene is empty (3.3 nm rms for such a nucleus), shortens
-    to keep their rms random step under dynamics.max_step_nm."""
+    """The nuclei get interaction sites and forces, the hard core holds, and the sub-step is set
+    for them from the start (the frame interval / substeps would give such a nucleus a 3.3 nm rms
+    step), so that the noise drawn ahead fits it and it never changes: their rms random step stays
+    at dynamics.max_step_nm."""
     cfg = load_config("growth-coalescence", overrides=EMPTY)
     calls = _spy_steps(monkeypatch)
     sim = Simulation(cfg, seed=3)
-    dt_empty = sim._dt_s
+    dt_start = sim._dt_s
+    dt_substeps = cfg.imaging.frame_interval_s / cfg.dynamics.substeps
     for _ in sim.frames():
         assert sim._sites.n == len(sim.specs)
         assert not sim._sites.overlapping(sim.positions_nm, sim.angles, cfg.dynamics.hard_core_nm).any()
@@ -212,7 +214,9 @@ def test_nuclei_of_a_scene_that_starts_empty_interact_and_keep_their_step_under_
     force, _, energy = sim._sites.forces(sim.positions_nm, sim.angles, sim._params)
     assert np.abs(force).max() > 0 and energy != 0  # every pair is within the 48 nm cut-off here
     d_max = max(d for _, d in calls)
-    assert np.sqrt(2 * d_max * dt_empty) > 5 * cfg.dynamics.max_step_nm
+    assert np.sqrt(2 * d_max * dt_substeps) > 5 * cfg.dynamics.max_step_nm
+    assert np.sqrt(2 * d_max * dt_start) == pytest.approx(cfg.dynamics.max_step_nm)
+    assert sim._dt_s == dt_start
     assert max(np.sqrt(2 * d * dt) for dt, d in calls) / cfg.dynamics.max_step_nm <= 1 + 1e-12
 
 
