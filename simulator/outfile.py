@@ -1,8 +1,10 @@
 """Output files: checking where one goes before the work, and writing it whole or not at all.
 
-Every package writes its files through :func:`write_atomic` (datasets' manifests, results,
-tuned parameters, calibrations, previews, models, checkpoints) and checks a command's ``--out``
-file with :func:`check_out_file` before it starts the work that the file will hold.
+Every output file that stands alone goes through :func:`write_atomic` (datasets' manifests,
+results, tuned parameters, calibrations, previews, models, checkpoints, reports); the files inside a
+folder written as ``<name>.partial`` and renamed when complete (a dataset's videos, an export) are
+written directly.  A command's ``--out`` file is checked with :func:`check_out_file` before the
+work that the file will hold.
 """
 
 from __future__ import annotations

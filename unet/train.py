@@ -196,7 +196,10 @@ def train(
     :class:`unet.data.SimulatedClips` over ``cfg.presets`` (all when empty).  Validation samples
     come from ``cfg.val_data``, or else from ``source`` (domain-randomised simulated clips).
     With ``cfg.tune_postprocess`` and ``cfg.data``, the post-processing thresholds are chosen on
-    the training datasets' whole frames (:func:`unet.calibrate.tune_postprocess`).
+    the training datasets' whole frames (:func:`unet.calibrate.tune_postprocess`), in as many
+    worker processes as torch has threads: a script that calls this function must do so under
+    ``if __name__ == "__main__":`` (the workers are spawned and import the script; ``nanoaq train``
+    does).
 
     ``stop_at``: stop after that step (>= 1, and not before a resumed checkpoint's) with a
     checkpoint and no model, as an interrupted run would (continue with ``resume=True``).  Returns the last validation scores
