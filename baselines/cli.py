@@ -81,11 +81,9 @@ def _chain(head: tuple[str, np.ndarray], rest: Iterator[tuple[str, np.ndarray]])
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from simulator.outfile import check_out_file
+    from .tune import check_params_out, tune, write_params
 
-    from .tune import tune, write_params
-
-    check_out_file(args.out, expected="a JSON file", example="params.json")  # before the search, not after it
+    check_params_out(args.out)  # before the search, not after it
     result = tune(args.method, args.on, budget=args.budget, rng=args.seed, progress=not args.quiet)
     path = write_params(args.out, result.params)
     print(f"best F1@0.5 = {result.f1:.3f} for {args.method} after {len(result.trials)} trial(s); "

@@ -25,7 +25,7 @@ from simulator.video import Video
 from .matching import pooled_f1
 from .registry import get_method, validate_params
 
-__all__ = ["SEARCH_SPACE", "TuneResult", "search_space", "tune", "write_params"]
+__all__ = ["SEARCH_SPACE", "TuneResult", "check_params_out", "search_space", "tune", "write_params"]
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +147,13 @@ def tune(
     return result
 
 
+def check_params_out(path: str | Path) -> Path:
+    """``path`` as a Path, or a one-line UserError when it cannot take tuned parameters (call it
+    before the search)."""
+    return check_out_file(path, expected="a JSON file", example="params.json")
+
+
 def write_params(path: str | Path, params: dict[str, Any]) -> Path:
     """Write ``params`` as a JSON object (atomically: a temporary file renamed into place, removed
     if that fails)."""
-    path = check_out_file(path, expected="a JSON file", example="params.json")
-    return write_atomic(path, json.dumps(params, indent=2, sort_keys=True) + "\n")
+    return write_atomic(check_params_out(path), json.dumps(params, indent=2, sort_keys=True) + "\n")

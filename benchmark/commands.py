@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 from simulator.errors import UserError
-from simulator.outfile import check_out_file
 
 __all__ = ["register"]
 
@@ -17,7 +16,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     from .cache import BenchCache, cache_path
     from .gate import check_tolerance, compare, format_table
-    from .results import load_results, save_results
+    from .results import check_results_out, load_results, save_results
     from .score import run_method
     from .suite import generate_suite
 
@@ -41,7 +40,7 @@ def _bench(args: argparse.Namespace) -> int:
         if missing:
             raise UserError(f"--gate {args.gate}: no reference results for method {missing[0]}; "
                             f"it holds {', '.join(references)}")
-    out = check_out_file(args.out, expected="a results file", example="results.json")
+    out = check_results_out(args.out)
     suite = generate_suite(args.suite, progress=not args.quiet, workers=args.workers, dask=args.dask)
     runs = []
     for n, f in funcs.items():
@@ -73,10 +72,10 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from .results import save_results
+    from .results import check_results_out, save_results
     from .score import score_folder
 
-    check_out_file(args.out, expected="a results file", example="results.json")
+    check_results_out(args.out)
     r = score_folder(args.gt, args.pred, method=args.name or Path(args.pred).name, progress=not args.quiet,
                      max_gb=args.max_gb, workers=args.workers, dask=args.dask)
     save_results([r], args.out)

@@ -23,7 +23,7 @@ from simulator.errors import DatasetError
 from simulator.outfile import check_out_file, write_atomic
 
 __all__ = ["SCHEMA_VERSION", "SuiteInfo", "MethodInfo", "VideoResult", "Results", "environment",
-           "aggregate", "load_results", "save_results"]
+           "aggregate", "check_results_out", "load_results", "save_results"]
 
 SCHEMA_VERSION = 1
 
@@ -120,9 +120,15 @@ def clean(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+def check_results_out(path: str | Path) -> Path:
+    """``path`` as a Path, or a one-line UserError when it cannot take a results file (call it
+    before the work)."""
+    return check_out_file(path, expected="a results file", example="results.json")
+
+
 def save_results(runs: list[Results], path: str | Path) -> Path:
     """Write the runs atomically (a temporary file renamed into place, removed if that fails)."""
-    path = check_out_file(path, expected="a results file", example="results.json")
+    path = check_results_out(path)
     data = {"schema_version": SCHEMA_VERSION, "runs": [r.model_dump(mode="json") for r in runs]}
     return write_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 

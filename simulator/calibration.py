@@ -46,6 +46,7 @@ __all__ = [
     "ParticleStats",
     "read_frames",
     "calibrate",
+    "check_calibration_out",
     "save_calibration",
     "load_calibration",
     "calibrated_config",
@@ -362,10 +363,15 @@ def calibrate(
 # --------------------------------------------------------------------------- files
 
 
+def check_calibration_out(path: str | Path) -> Path:
+    """``path`` as a Path, or a one-line UserError when it cannot take a calibration (call it
+    before calibrating)."""
+    return check_out_file(path, expected="a JSON file", example="calib.json")
+
+
 def save_calibration(calib: Calibration, path: str | Path) -> Path:
     """Write ``calib`` as JSON (atomically: a temporary file renamed into place)."""
-    path = check_out_file(path, expected="a JSON file", example="calib.json")
-    return write_atomic(path, calib.model_dump_json(indent=2))
+    return write_atomic(check_calibration_out(path), calib.model_dump_json(indent=2))
 
 
 def load_calibration(path: str | Path) -> Calibration:

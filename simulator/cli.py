@@ -105,10 +105,9 @@ def _roi(text: str) -> tuple[int, int, int, int]:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from .calibration import calibrate, read_frames, save_calibration
-    from .outfile import check_out_file
+    from .calibration import calibrate, check_calibration_out, read_frames, save_calibration
 
-    check_out_file(args.out, expected="a JSON file", example="calib.json")  # before the calibration, not after it
+    check_calibration_out(args.out)  # before the calibration, not after it
     frames, sources, pixel, dtype = read_frames(args.frames)
     calib = calibrate(frames, sources=sources, pixel_size_nm=pixel, dtype=dtype, rois=args.roi,
                       dark_particles=not args.bright_particles, patch_px=args.patch,
