@@ -12,6 +12,7 @@ lie (any IoU above 0.5 counts), so a grid scored by it alone cannot choose the o
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import logging
 from collections import defaultdict
@@ -23,7 +24,8 @@ from simulator.parallel import run_jobs
 from unet.data import DiskFrames
 from unet.infer import logits_of_normalized
 from unet.model import UNet
-from unet.postprocess import instances_from_probabilities
+from unet.postprocess import (border_strengths, instances_from_probabilities, keep_large, merge_weak_borders,
+                              watershed_regions)
 
 __all__ = ["DEFAULT_POSTPROCESS", "POSTPROCESS_GRID", "IOU_THRESHOLDS", "match_counts", "tune_postprocess"]
 
@@ -43,6 +45,12 @@ POSTPROCESS_GRID: dict[str, list[Any]] = {
     "merge_threshold": [0.0, 0.2, 0.3, 0.4],
     "min_area_px": [8, 12, 24, 48],
 }
+#: The parameters of :func:`watershed_regions` (the rest, ``merge_threshold``, acts after it).
+_WATERSHED_PARAMS = ("threshold", "boundary_threshold", "min_area_px", "seed_threshold")
+#: instances_from_probabilities' defaults, for a setting that leaves some parameters out.
+_SIGNATURE_DEFAULTS: dict[str, Any] = {
+    n: p.default for n, p in inspect.signature(instances_from_probabilities).parameters.items()
+    if p.default is not inspect.Parameter.empty}
 #: IoU thresholds of AP@0.5:0.95 (Data Science Bowl 2018; ``benchmark.metrics`` uses the same).
 IOU_THRESHOLDS: np.ndarray = np.round(np.arange(0.5, 0.951, 0.05), 2)
 
@@ -86,10 +94,24 @@ def _scores(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _frame_counts(prob: np.ndarray, truth: np.ndarray, combos: list[dict[str, Any]]) -> np.ndarray:
     """(settings, thresholds + 2) counts of one frame: the matches at each IoU threshold, then the
-    predicted and true objects, for every post-processing setting of ``prob`` ((2, Y, X))."""
+    predicted and true objects, for every post-processing setting of ``prob`` ((2, Y, X)).
+
+    The labels are those of :func:`instances_from_probabilities` for each setting, built from its
+    stages: the watershed and its borders' strengths are computed once for the settings that
+    differ only in ``merge_threshold``.
+    """
     counts = np.zeros((len(combos), len(IOU_THRESHOLDS) + 2), np.int64)
+    stages: dict[tuple[Any, ...], tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = {}
     for k, params in enumerate(combos):
-        matches, n_p, n_t = match_counts(instances_from_probabilities(prob[0], prob[1], **params), truth)
+        params = {**_SIGNATURE_DEFAULTS, **params}
+        key = tuple(params[n] for n in _WATERSHED_PARAMS)
+        if key not in stages:
+            regions = watershed_regions(prob[0], prob[1], **{n: params[n] for n in _WATERSHED_PARAMS})
+            stages[key] = regions, border_strengths(regions, prob[1])
+        regions, borders = stages[key]
+        if params["merge_threshold"] > 0:
+            regions = merge_weak_borders(regions, borders, params["merge_threshold"])
+        matches, n_p, n_t = match_counts(keep_large(regions, params["min_area_px"]), truth)
         counts[k, :-2], counts[k, -2:] = matches, (n_p, n_t)
     return counts
 

@@ -33,7 +33,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.segmentation import find_boundaries, watershed
 
-__all__ = ["instances_from_probabilities", "targets_from_labels"]
+__all__ = ["border_strengths", "instances_from_probabilities", "keep_large", "merge_weak_borders", "targets_from_labels",
+           "watershed_regions"]
 
 
 def instances_from_probabilities(
@@ -69,30 +70,36 @@ def instances_from_probabilities(
     -------
     (Y, X) int32 labels, 0 = background, 1..N consecutive.
     """
+    regions = watershed_regions(foreground, boundary, threshold=threshold, boundary_threshold=boundary_threshold,
+                                min_area_px=min_area_px, seed_threshold=seed_threshold)
+    if merge_threshold > 0:
+        regions = merge_weak_borders(regions, border_strengths(regions, boundary), merge_threshold)
+    return keep_large(regions, min_area_px)
+
+
+def watershed_regions(foreground: np.ndarray, boundary: np.ndarray, *, threshold: float, boundary_threshold: float,
+                      min_area_px: int, seed_threshold: float | None) -> np.ndarray:
+    """The seeded watershed of :func:`instances_from_probabilities` (parameters as there): its
+    regions before weak borders are merged and small objects dropped."""
     mask = foreground > threshold
     seeds_mask = mask & (boundary <= boundary_threshold)
     if seed_threshold is not None:
         seeds_mask &= foreground > seed_threshold
     seeds, _ = ndi.label(seeds_mask)
-    seeds = _drop_small(seeds, max(1, min_area_px // 4))
-    labels = watershed(-foreground, markers=seeds, mask=mask)
-    if merge_threshold > 0:
-        labels = _merge_weak_borders(labels, boundary, merge_threshold)
-    labels = _drop_small(labels, min_area_px)
-    out = np.zeros(labels.shape, np.int32)
-    ids = np.unique(labels[labels > 0])
-    lut = np.zeros(int(labels.max()) + 1, np.int32)
-    lut[ids] = np.arange(1, ids.size + 1, dtype=np.int32)
-    out[...] = lut[labels]
-    return out
+    seeds = np.where(np.bincount(seeds.ravel())[seeds] < max(1, min_area_px // 4), 0, seeds)
+    return watershed(-foreground, markers=seeds, mask=mask)
 
 
-def _merge_weak_borders(labels: np.ndarray, boundary: np.ndarray, threshold: float) -> np.ndarray:
-    """Merge the touching regions of ``labels`` whose shared border's mean ``boundary`` is below ``threshold``.
+def border_strengths(labels: np.ndarray, boundary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The borders between touching regions of ``labels`` and their mean ``boundary`` probability.
 
     A border is the set of 4-neighbour pixel pairs with two different non-zero labels; each pair
-    contributes the mean boundary probability of its two pixels.  Merging is transitive (connected
-    components of the graph of weak borders); background stays 0.
+    contributes the mean boundary probability of its two pixels.
+
+    Returns
+    -------
+    (pairs, strength)
+        ``pairs`` (B, 2) int64, the two labels of each border (smaller first); ``strength`` (B,) float.
     """
     n = int(labels.max()) + 1
     pairs = [(labels[:, :-1], labels[:, 1:], boundary[:, :-1], boundary[:, 1:]),
@@ -101,23 +108,35 @@ def _merge_weak_borders(labels: np.ndarray, boundary: np.ndarray, threshold: flo
     b = np.concatenate([p[1].ravel() for p in pairs]).astype(np.int64)
     w = np.concatenate([(p[2] + p[3]).ravel() for p in pairs]) / 2
     border = (a != b) & (a > 0) & (b > 0)
-    if not border.any():
-        return labels
     a, b, w = a[border], b[border], w[border]
     keys, inverse = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True)
-    weak = keys[np.bincount(inverse, w) / np.bincount(inverse) < threshold]
-    graph = coo_matrix((np.ones(weak.size), (weak // n, weak % n)), shape=(n, n))
+    return np.stack([keys // n, keys % n], axis=1), np.bincount(inverse, w) / np.maximum(np.bincount(inverse), 1)
+
+
+def merge_weak_borders(labels: np.ndarray, borders: tuple[np.ndarray, np.ndarray], threshold: float) -> np.ndarray:
+    """Merge the touching regions of ``labels`` whose border (:func:`border_strengths`) is weaker than ``threshold``.
+
+    Merging is transitive (connected components of the graph of weak borders); background stays 0.
+    """
+    pairs, strength = borders
+    if not pairs.size:
+        return labels
+    n = int(labels.max()) + 1
+    weak = pairs[strength < threshold]
+    graph = coo_matrix((np.ones(len(weak)), (weak[:, 0], weak[:, 1])), shape=(n, n))
     _, component = connected_components(graph, directed=False)
     new = np.zeros(n, np.int64)
     new[1:] = np.unique(component[1:], return_inverse=True)[1] + 1
     return new[labels]
 
 
-def _drop_small(labels: np.ndarray, min_area_px: int) -> np.ndarray:
-    """Zero the objects of fewer than ``min_area_px`` pixels."""
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = min_area_px
-    return np.where(sizes[labels] < min_area_px, 0, labels)
+def keep_large(labels: np.ndarray, min_area_px: int) -> np.ndarray:
+    """``labels`` without the objects of fewer than ``min_area_px`` pixels, numbered 1..N in the
+    order of their old labels ((Y, X) int32, 0 = background)."""
+    keep = np.bincount(labels.ravel()) >= min_area_px
+    keep[0] = False
+    lut = (np.cumsum(keep) * keep).astype(np.int32)
+    return lut[labels]
 
 
 def targets_from_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@ a known best setting."""
 
 from __future__ import annotations
 
+import itertools
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,6 +13,7 @@ from benchmark.metrics import frame_metrics
 from unet import calibrate
 from unet.calibrate import IOU_THRESHOLDS, match_counts, tune_postprocess
 from unet.model import UNet
+from unet.postprocess import instances_from_probabilities, targets_from_labels
 
 
 def _discs(shape: tuple[int, int], centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
@@ -98,3 +100,28 @@ def test_tune_postprocess_chooses_the_same_in_two_processes_as_in_one(monkeypatc
     two = tune_postprocess(UNet(in_channels=1, depth=1, base_width=2), data, grid=grid, workers=2)
     assert one == two
     assert one[1]["datasets"] == 3 and one[1]["frames"] == 6 and 0 < one[1]["mean_f1"] < 1  # not a vacuous case
+
+
+def test_frame_counts_share_stages_yet_equal_each_settings_own_post_processing() -> None:
+    """_frame_counts runs the watershed once per setting that differs only in merge_threshold;
+    its counts must be those of instances_from_probabilities run afresh for every setting of the
+    grid (and the default).  Touching discs, a noisy foreground and a noisy boundary head, so that
+    every parameter changes the result somewhere."""
+    rng = np.random.default_rng(7)
+    shape = (80, 80)
+    truth = _discs(shape, rng.uniform(10, 70, (14, 2)), rng.uniform(4, 9, 14))
+    _, rim = targets_from_labels(truth)
+    fg = np.clip((truth > 0) * 0.85 + rng.normal(0.05, 0.15, shape), 0.001, 0.999)
+    bd = np.clip(rim * 0.6 + rng.uniform(0, 0.35, shape), 0.0, 1.0)
+    combos = [dict(zip(calibrate.POSTPROCESS_GRID, c))
+              for c in itertools.product(*calibrate.POSTPROCESS_GRID.values())] + [dict(calibrate.DEFAULT_POSTPROCESS)]
+    counts = calibrate._frame_counts(np.stack([fg, bd]), truth, combos)
+    expected = []
+    for params in combos:
+        matches, n_p, n_t = match_counts(instances_from_probabilities(fg, bd, **params), truth)
+        expected.append([*matches, n_p, n_t])
+    np.testing.assert_array_equal(counts, np.array(expected))
+    merge_moves = [np.any(counts[k] != counts[j]) for k, c in enumerate(combos) for j, d in enumerate(combos)
+                   if c.get("merge_threshold", 0) != d.get("merge_threshold", 0)
+                   and {**c, "merge_threshold": 0} == {**d, "merge_threshold": 0}]
+    assert any(merge_moves) and len(np.unique(counts[:, -2])) > 5   # not a vacuous case

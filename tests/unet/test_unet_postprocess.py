@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import ndimage as ndi
 from skimage.draw import disk
 
-from unet.postprocess import instances_from_probabilities, targets_from_labels
+from unet.postprocess import instances_from_probabilities, keep_large, targets_from_labels
 
 
 def test_two_touching_discs_are_split() -> None:
@@ -118,3 +119,17 @@ def test_merge_threshold_undoes_a_split_across_a_faint_rim_but_keeps_a_strong_on
         assert iou > 0.95
     # a merge threshold above the true rim's strength merges the squares too
     assert instances_from_probabilities(fg, bd, merge_threshold=1.01, **kw).max() == 2
+
+
+@pytest.mark.parametrize("min_area_px", [1, 5, 30])
+def test_keep_large_drops_the_small_objects_then_numbers_as_scikit_images_relabel_sequential(min_area_px) -> None:
+    from skimage.segmentation import relabel_sequential
+
+    rng = np.random.default_rng(min_area_px)
+    labels = ndi.label(rng.random((64, 64)) < 0.45)[0]
+    labels[labels > 0] = rng.permutation(labels.max() + 5)[labels[labels > 0]] + 1  # ids with gaps, unordered
+    small = np.bincount(labels.ravel())[labels] < min_area_px
+    expected = relabel_sequential(np.where(small, 0, labels))[0]
+    got = keep_large(labels, min_area_px)
+    np.testing.assert_array_equal(got, expected)
+    assert got.dtype == np.int32 and 10 < got.max() and small.any() == (min_area_px > 1)
