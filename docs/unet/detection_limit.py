@@ -50,6 +50,9 @@ With ``--by-particle`` it also splits each cell's particles by material, shape a
 the beam (:func:`particle_kind`): a cell can mix kinds far apart (brownian-prisms: 20-30 nm gold
 spheres and 5-7 nm gold plates), and its median hides the faint kind.
 
+``--json OUT`` also writes the tables to ``OUT`` as ``{"cells": [row per cell], "by_particle":
+[row per cell and kind]}``, ``"by_particle"`` null without ``--by-particle``.
+
     python docs/unet/detection_limit.py [--tier standard --videos 2 --context 5 --cells prisms --by-particle --json OUT]
 """
 
@@ -228,7 +231,7 @@ def kinds_of(video: Video) -> np.ndarray:
     return np.array([p.kind for frame in video.frames for p in frame.values()])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tier", default="standard")
     p.add_argument("--videos", type=int, default=2)
@@ -236,8 +239,9 @@ def main() -> None:
     p.add_argument("--grow", type=int, default=4, help="px added around each particle's label")
     p.add_argument("--cells", default="", help="comma-separated substrings of the cells (default: all)")
     p.add_argument("--by-particle", action="store_true", help="also split each cell by material, shape and thickness")
-    p.add_argument("--json", default=None, help="also write the table to this file")
-    args = p.parse_args()
+    p.add_argument("--json", default=None,
+                   help='also write the tables to this file: {"cells": [...], "by_particle": [...] or null}')
+    args = p.parse_args(argv)
     rows, by_kind = [], []
     k = args.context
     wanted = [c for c in args.cells.split(",") if c]
@@ -280,7 +284,7 @@ def main() -> None:
                   f"{r['clutter'][f'rose_{k}']:>8.2f}")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"cells": rows, "by_particle": by_kind} if args.by_particle else rows, fh, indent=1)
+            json.dump({"cells": rows, "by_particle": by_kind if args.by_particle else None}, fh, indent=1)
 
 
 if __name__ == "__main__":

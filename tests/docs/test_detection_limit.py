@@ -5,6 +5,7 @@ frames of clutter and noise."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +170,21 @@ def test_every_particle_carries_its_kind_in_the_order_of_over_context() -> None:
     # the thin plates are the faint kind: each below every sphere of the same frames
     d_prism, d_sphere = (single[np.char.find(kinds.astype(str), s) >= 0] for s in ("prism", "sphere"))
     assert d_prism.max() < d_sphere.min()
+
+
+@pytest.mark.parametrize("by_particle", [False, True])
+def test_json_is_one_shape_with_and_without_by_particle(tmp_path: Path, by_particle: bool) -> None:
+    """--json writes {"cells": rows, "by_particle": rows or null} either way: one quick-tier cell,
+    one video."""
+    out = tmp_path / "limit.json"
+    dl.main(["--tier", "quick", "--videos", "1", "--cells", "low-contrast-polymer-d200", "--json", str(out),
+             *(["--by-particle"] if by_particle else [])])
+    table = json.loads(out.read_text())
+    assert isinstance(table, dict) and set(table) == {"cells", "by_particle"}
+    assert [row["cell"] for row in table["cells"]] == ["low-contrast-polymer-d200"]
+    assert table["cells"][0]["particles"] > 0 and 0 <= table["cells"][0]["f1_max"] <= 1
+    if by_particle:
+        assert {row["cell"] for row in table["by_particle"]} == {"low-contrast-polymer-d200"}
+        assert sum(row["particles"] for row in table["by_particle"]) == table["cells"][0]["particles"]
+    else:
+        assert table["by_particle"] is None
