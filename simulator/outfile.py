@@ -10,12 +10,25 @@ work that the file will hold.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from .errors import UserError
 
 __all__ = ["check_out_file", "write_atomic"]
+
+
+def _new_file_mode() -> int:
+    """0o666 less the process's umask: the mode ``open(path, "w")`` gives a new file."""
+    umask = os.umask(0o022)  # reading the umask sets it; put it back at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+#: Read once, at import: :func:`os.umask` cannot be read without setting it, which another thread
+#: creating a file meanwhile would see.
+_NEW_FILE_MODE = _new_file_mode()
 
 
 def check_out_file(path: str | os.PathLike[str], *, expected: str, example: str) -> Path:
@@ -41,24 +54,29 @@ def check_out_file(path: str | os.PathLike[str], *, expected: str, example: str)
 def write_atomic(path: str | os.PathLike[str], content: str | Callable[[str], object]) -> Path:
     """Write ``path`` whole or not at all; return it as a Path.
 
-    The file is written under the temporary name ``.<name>.tmp`` beside it, then renamed over
-    ``path``: an error or a kill leaves the previous file, if any, intact, and an error removes
-    the temporary file (one left by a kill is overwritten by the next write of ``path``).  Two
-    processes must not write the same ``path`` at once.
+    The file is written under a temporary name of its own beside it, ``.<name>.<random>.tmp``
+    (:func:`tempfile.mkstemp`, with the permissions an ordinary new file gets), then renamed over
+    ``path``: an error or a kill leaves the previous file, if any, intact.  An error removes the
+    temporary file; one left by a kill stays, hidden, until removed by hand (no later write uses
+    its name).  Two processes writing the same ``path`` at once each write their own temporary
+    file: ``path`` ends as the whole file of whichever renamed last.
 
     Parameters
     ----------
     path : the file; its folder must exist
     content : text, written as UTF-8, or a function that writes the file whose name (str) it is
-        given, e.g. ``lambda tmp: torch.save(state, tmp)``
+        given, e.g. ``lambda tmp: torch.save(state, tmp)``; the file exists, empty, when it is called
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    os.close(fd)
     try:
+        os.chmod(tmp, _NEW_FILE_MODE)  # mkstemp's 0o600 would otherwise become the file's
         if isinstance(content, str):
             tmp.write_text(content, encoding="utf-8")
         else:
-            content(str(tmp))
+            content(name)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

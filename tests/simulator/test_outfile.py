@@ -42,17 +42,29 @@ def test_text_is_written_as_utf8_and_replaces_the_old_file(tmp_path: Path) -> No
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
 
 
-def test_a_writer_function_gets_the_temporary_name(tmp_path: Path) -> None:
+def test_a_writer_function_gets_a_hidden_temporary_name_beside_the_file(tmp_path: Path) -> None:
     path = tmp_path / "w.bin"
     names = []
 
     def write(tmp: str) -> None:
         names.append(tmp)
+        assert Path(tmp).read_bytes() == b"" and not path.exists()  # the file appears only when renamed
         Path(tmp).write_bytes(b"\x00\x01")
 
     write_atomic(path, write)
-    assert path.read_bytes() == b"\x00\x01" and names == [str(tmp_path / ".w.bin.tmp")]
+    assert path.read_bytes() == b"\x00\x01" and len(names) == 1
+    tmp = Path(names[0])
+    assert tmp.parent == tmp_path and tmp.name.startswith(".w.bin.") and tmp.name.endswith(".tmp")
     assert [p.name for p in tmp_path.iterdir()] == ["w.bin"]
+
+
+def test_the_file_gets_the_permissions_of_an_ordinary_new_file(tmp_path: Path) -> None:
+    """Not the owner-only 0o600 of the temporary file mkstemp creates."""
+    (tmp_path / "plain.json").write_text("{}")
+    write_atomic(tmp_path / "a.json", "{}")
+    write_atomic(tmp_path / "b.bin", lambda tmp: Path(tmp).write_bytes(b"\x00"))
+    mode = (tmp_path / "plain.json").stat().st_mode
+    assert (tmp_path / "a.json").stat().st_mode == (tmp_path / "b.bin").stat().st_mode == mode
 
 
 @pytest.mark.parametrize("failure", [OSError("disk full"), _Killed()])
@@ -80,8 +92,33 @@ def test_a_failed_rename_leaves_no_temporary_file(tmp_path: Path, monkeypatch) -
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_temporary_file_left_by_a_kill_is_overwritten(tmp_path: Path) -> None:
-    (tmp_path / ".a.json.tmp").write_bytes(b"left by a killed run, longer than the new text")
+def test_temporary_files_left_by_a_kill_do_not_disturb_the_next_write(tmp_path: Path) -> None:
+    """A killed run's temporary file (the old fixed name, or one of its own) is neither used nor
+    overwritten: it stays as it was, and the file is written whole."""
+    left = {".a.json.tmp": b"left by a killed run, longer than the new text", ".a.json.k1ll3d.tmp": b"half"}
+    for name, data in left.items():
+        (tmp_path / name).write_bytes(data)
     write_atomic(tmp_path / "a.json", "{}")
     assert (tmp_path / "a.json").read_text() == "{}"
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != "a.json"} == left
+
+
+def test_two_interleaved_writers_of_one_path_each_write_a_whole_file(tmp_path: Path) -> None:
+    """The first writer, half-way through its temporary file, lets a second write the same path
+    whole; each has its own temporary file, so the file ends as the whole text of the one that
+    renamed last (the first), and no temporary file is left."""
+    path = tmp_path / "a.json"
+    first = '{"writer": "first", "padding": "' + "x" * 5000 + '"}'
+    second = '{"writer": "second"}'
+
+    def interrupted(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(first[:100])
+            fh.flush()
+            write_atomic(path, second)
+            assert path.read_text() == second
+            fh.write(first[100:])
+
+    write_atomic(path, interrupted)
+    assert path.read_text() == first
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]

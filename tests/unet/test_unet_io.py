@@ -28,7 +28,9 @@ def test_round_trip(tmp_path: Path) -> None:
     torch.testing.assert_close(loaded(x), model(x))
     save_model(tmp_path / "x.safetensors", model, {})
     assert load_model(tmp_path / "x.safetensors")[1]["architecture"]["base_width"] == 4
-    assert not list((tmp_path / "m").glob("*.tmp"))
+    # the weights and config, and no temporary file left beside them
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == sorted([CONFIG_NAME, WEIGHTS_NAME])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "x.json", "x.safetensors"]
     pyramid = UNet(in_channels=3, depth=2, base_width=4, input_pyramid=True).eval()
     save_model(tmp_path / "p", pyramid, {})
     loaded, cfg = load_model(tmp_path / "p")
