@@ -22,6 +22,8 @@ naive comparison divides the naive pipeline's best time by the frame's best time
 pages the naive one has evicted); the ratio against the frames timed right after a naive one is
 given beside it.
 ``--quick`` uses fewer repeats and smaller metric/dynamics/U-Net jobs (same render row).
+``--out`` and ``--doc`` are checked before anything is measured: a folder, or a file in a folder
+that does not exist, is refused at once (one line, exit status 2).
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ctc_reference import py_ctcmetrics_seg  # noqa: E402
 from naive import render_naive  # noqa: E402
 
-from simulator.outfile import write_atomic  # noqa: E402
+from simulator.errors import UserError  # noqa: E402
+from simulator.outfile import check_out_file, write_atomic  # noqa: E402
 
 RENDER_OVERRIDES = ["video.height_px=512", "video.width_px=512", "video.frames=1", "particles.count=50",
                     "particles.shapes={prism=0.5, sphere=0.3, rod=0.2}", "particles.size_nm=20",
@@ -330,6 +333,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="comma-separated subset of: render, dynamics, metrics, unet (the other rows "
                     "are kept from --out)")
     args = ap.parse_args(argv)
+    try:
+        # before minutes of measuring, not after them; the folders must exist, as for nanoaq's --out
+        args.out = check_out_file(args.out, expected="a JSON file", example="performance.json")
+        args.doc = check_out_file(args.doc, expected="a Markdown file", example="PERFORMANCE.md", option="--doc")
+        return run(args)
+    except UserError as exc:
+        print(f"compare.py: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure the rows of ``args.only``, write ``args.out`` and the table of ``args.doc``."""
     only = set((args.only or "render,dynamics,metrics,unet").split(","))
     q = args.quick
     env = environment()
@@ -363,7 +378,6 @@ def main(argv: list[str] | None = None) -> int:
         stages = stages or previous.get("render_stages_ms", {})
         order = ["render", "dynamics", "metrics", "unet"]
         rows.sort(key=lambda r: next((i for i, k in enumerate(order) if r["id"].startswith(k)), len(order)))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out, json.dumps({"schema_version": 1, "environment": env, "rows": rows,
                                        "render_stages_ms": stages}, indent=2) + "\n")
     update_doc(args.doc, markdown_table(rows), env, kept=any(r.get("measured") for r in rows))

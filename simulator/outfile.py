@@ -31,9 +31,9 @@ def _new_file_mode() -> int:
 _NEW_FILE_MODE = _new_file_mode()
 
 
-def check_out_file(path: str | os.PathLike[str], *, expected: str, example: str) -> Path:
-    """``path`` as a Path, or a one-line UserError naming ``--out`` when its folder does not exist
-    or it is a folder itself.
+def check_out_file(path: str | os.PathLike[str], *, expected: str, example: str, option: str = "--out") -> Path:
+    """``path`` as a Path, or a one-line UserError naming ``option`` (``--out``) when its folder
+    does not exist or it is a folder itself.
 
     Call it before long work, so that a mistyped ``--out`` fails at once rather than at the end.
 
@@ -42,12 +42,13 @@ def check_out_file(path: str | os.PathLike[str], *, expected: str, example: str)
     path : the output file
     expected : what the file is, for the message (``"a JSON file"``)
     example : a file name suggested inside ``path`` when ``path`` is a folder (``"params.json"``)
+    option : the command-line option that named ``path``, for the message
     """
     path = Path(path)
     if not path.parent.is_dir():
-        raise UserError(f"--out {path}: folder {path.parent} does not exist")
+        raise UserError(f"{option} {path}: folder {path.parent} does not exist")
     if path.is_dir():
-        raise UserError(f"--out {path}: is a folder; expected {expected}, e.g. {path / example}")
+        raise UserError(f"{option} {path}: is a folder; expected {expected}, e.g. {path / example}")
     return path
 
 

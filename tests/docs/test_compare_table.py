@@ -55,3 +55,31 @@ def test_the_json_and_the_doc_are_written_whole(monkeypatch: pytest.MonkeyPatch,
     assert compare.main(["--only", "none", "--out", str(out), "--doc", str(doc)]) == 0  # measures nothing
     assert json.loads(out.read_text())["rows"] == [] and compare.MARK_END in doc.read_text()
     assert renamed == [out, doc]
+
+
+@pytest.mark.parametrize("option", ["--out", "--doc"])
+@pytest.mark.parametrize("where", ["a folder", "in a missing folder"])
+def test_a_bad_out_or_doc_is_refused_before_measuring(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str], option: str,
+                                                      where: str) -> None:
+    """One line naming the option and exit status 2, at once: nothing measured, nothing written."""
+    compare = _compare(monkeypatch)
+
+    def measured(*args, **kwargs):
+        raise AssertionError("measured before the output files were checked")
+
+    for name in ("environment", "row_render", "row_dynamics", "row_metrics", "row_unet"):
+        monkeypatch.setattr(compare, name, measured)
+    paths = {"--out": tmp_path / "performance.json", "--doc": tmp_path / "PERFORMANCE.md"}
+    bad = paths[option] = tmp_path if where == "a folder" else tmp_path / "no" / paths[option].name
+    argv = [part for opt, path in paths.items() for part in (opt, str(path))]
+    assert compare.main(argv) == 2
+    err = capsys.readouterr().err
+    if where == "a folder":
+        example = "performance.json" if option == "--out" else "PERFORMANCE.md"
+        expected = "a JSON file" if option == "--out" else "a Markdown file"
+        message = f"{option} {bad}: is a folder; expected {expected}, e.g. {bad / example}"
+    else:
+        message = f"{option} {bad}: folder {bad.parent} does not exist"
+    assert err == f"compare.py: error: {message}\n"
+    assert list(tmp_path.iterdir()) == []

@@ -34,6 +34,12 @@ def test_out_file_that_is_a_folder_suggests_a_file_in_it(tmp_path: Path) -> None
     assert str(err.value) == f"--out {tmp_path}: is a folder; expected a JSON file, e.g. {tmp_path / 'params.json'}"
 
 
+def test_the_message_names_the_option_given(tmp_path: Path) -> None:
+    with pytest.raises(UserError) as err:
+        check_out_file(tmp_path / "no" / "P.md", expected="a Markdown file", example="P.md", option="--doc")
+    assert str(err.value) == f"--doc {tmp_path / 'no' / 'P.md'}: folder {tmp_path / 'no'} does not exist"
+
+
 def test_text_is_written_as_utf8_and_replaces_the_old_file(tmp_path: Path) -> None:
     path = tmp_path / "a.json"
     path.write_bytes(b"old")
