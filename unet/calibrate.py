@@ -97,22 +97,22 @@ def _frame_counts(prob: np.ndarray, truth: np.ndarray, combos: list[dict[str, An
     predicted and true objects, for every post-processing setting of ``prob`` ((2, Y, X)).
 
     The labels are those of :func:`instances_from_probabilities` for each setting, built from its
-    stages: the watershed and its borders' strengths are computed once for the settings that
-    differ only in ``merge_threshold``.
+    stages: the settings that differ only in ``merge_threshold`` share one watershed and one
+    measure of its borders, and are done together (one watershed in memory at a time).
     """
     counts = np.zeros((len(combos), len(IOU_THRESHOLDS) + 2), np.int64)
-    stages: dict[tuple[Any, ...], tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = {}
-    for k, params in enumerate(combos):
-        params = {**_SIGNATURE_DEFAULTS, **params}
-        key = tuple(params[n] for n in _WATERSHED_PARAMS)
-        if key not in stages:
-            regions = watershed_regions(prob[0], prob[1], **{n: params[n] for n in _WATERSHED_PARAMS})
-            stages[key] = regions, border_strengths(regions, prob[1])
-        regions, borders = stages[key]
-        if params["merge_threshold"] > 0:
-            regions = merge_weak_borders(regions, borders, params["merge_threshold"])
-        matches, n_p, n_t = match_counts(keep_large(regions, params["min_area_px"]), truth)
-        counts[k, :-2], counts[k, -2:] = matches, (n_p, n_t)
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    full = [{**_SIGNATURE_DEFAULTS, **params} for params in combos]
+    for k, params in enumerate(full):
+        groups[tuple(params[n] for n in _WATERSHED_PARAMS)].append(k)
+    for key, members in groups.items():
+        regions = watershed_regions(prob[0], prob[1], **dict(zip(_WATERSHED_PARAMS, key)))
+        borders = border_strengths(regions, prob[1]) if any(full[k]["merge_threshold"] > 0 for k in members) else None
+        for k in members:
+            merged = regions if full[k]["merge_threshold"] <= 0 else \
+                merge_weak_borders(regions, borders, full[k]["merge_threshold"])
+            matches, n_p, n_t = match_counts(keep_large(merged, full[k]["min_area_px"]), truth)
+            counts[k, :-2], counts[k, -2:] = matches, (n_p, n_t)
     return counts
 
 
@@ -140,6 +140,10 @@ def tune_postprocess(
     if frames_per_video < 1:
         raise ValueError(f"frames_per_video = {frames_per_video}: expected at least 1")
     grid = grid or POSTPROCESS_GRID
+    unknown = sorted(set(grid) - set(_SIGNATURE_DEFAULTS))
+    if unknown:
+        raise ValueError(f"grid: unknown post-processing parameters {unknown}; expected some of "
+                         f"{sorted(_SIGNATURE_DEFAULTS)}")
     names = list(grid)
     combos = [dict(zip(names, c)) for c in itertools.product(*(grid[n] for n in names))]
     if DEFAULT_POSTPROCESS not in combos:

@@ -110,7 +110,7 @@ def border_strengths(labels: np.ndarray, boundary: np.ndarray) -> tuple[np.ndarr
     border = (a != b) & (a > 0) & (b > 0)
     a, b, w = a[border], b[border], w[border]
     keys, inverse = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True)
-    return np.stack([keys // n, keys % n], axis=1), np.bincount(inverse, w) / np.maximum(np.bincount(inverse), 1)
+    return np.stack([keys // n, keys % n], axis=1), np.bincount(inverse, w) / np.bincount(inverse)
 
 
 def merge_weak_borders(labels: np.ndarray, borders: tuple[np.ndarray, np.ndarray], threshold: float) -> np.ndarray:
@@ -133,7 +133,7 @@ def merge_weak_borders(labels: np.ndarray, borders: tuple[np.ndarray, np.ndarray
 def keep_large(labels: np.ndarray, min_area_px: int) -> np.ndarray:
     """``labels`` without the objects of fewer than ``min_area_px`` pixels, numbered 1..N in the
     order of their old labels ((Y, X) int32, 0 = background)."""
-    keep = np.bincount(labels.ravel()) >= min_area_px
+    keep = np.bincount(labels.ravel()) >= max(min_area_px, 1)  # an absent label is not kept
     keep[0] = False
     lut = (np.cumsum(keep) * keep).astype(np.int32)
     return lut[labels]

@@ -72,6 +72,14 @@ def test_tune_postprocess_finds_the_threshold_that_puts_outlines_on_the_truth(mo
     assert info["default_mean_f1"] < 1.0                      # the default (0.5 alone) keeps the blob
 
 
+def test_an_unknown_grid_parameter_is_a_clear_error():
+    data = SimpleNamespace(names=[], videos=[], margin=0)
+    with pytest.raises(ValueError, match=r"^grid: unknown post-processing parameters \['min_area'\]; expected some of "
+                                         r"\['boundary_threshold', 'merge_threshold', 'min_area_px', 'seed_threshold', "
+                                         r"'threshold'\]$"):
+        calibrate.tune_postprocess(None, data, grid={"min_area": [8]})
+
+
 def test_no_frames_to_choose_on_is_a_clear_error():
     data = SimpleNamespace(names=[], videos=[], margin=0)
     with pytest.raises(ValueError, match="frames_per_video"):

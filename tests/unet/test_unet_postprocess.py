@@ -7,7 +7,8 @@ import pytest
 from scipy import ndimage as ndi
 from skimage.draw import disk
 
-from unet.postprocess import instances_from_probabilities, keep_large, targets_from_labels
+from unet.postprocess import (border_strengths, instances_from_probabilities, keep_large, merge_weak_borders,
+                              targets_from_labels)
 
 
 def test_two_touching_discs_are_split() -> None:
@@ -121,7 +122,7 @@ def test_merge_threshold_undoes_a_split_across_a_faint_rim_but_keeps_a_strong_on
     assert instances_from_probabilities(fg, bd, merge_threshold=1.01, **kw).max() == 2
 
 
-@pytest.mark.parametrize("min_area_px", [1, 5, 30])
+@pytest.mark.parametrize("min_area_px", [0, 1, 5, 30])
 def test_keep_large_drops_the_small_objects_then_numbers_as_scikit_images_relabel_sequential(min_area_px) -> None:
     from skimage.segmentation import relabel_sequential
 
@@ -133,3 +134,31 @@ def test_keep_large_drops_the_small_objects_then_numbers_as_scikit_images_relabe
     got = keep_large(labels, min_area_px)
     np.testing.assert_array_equal(got, expected)
     assert got.dtype == np.int32 and 10 < got.max() and small.any() == (min_area_px > 1)
+    assert got.max() == len(np.unique(got)) - 1                  # numbered 1..N, whatever the gaps
+
+
+def test_seeds_smaller_than_a_quarter_of_the_min_area_are_dropped_and_their_particle_with_them() -> None:
+    # Two 10 x 10 squares of foreground 0.9 whose confident cores (0.99) are 4 and 3 px: with
+    # min_area_px 16 a seed needs 16 // 4 = 4 px, so only the first square is a particle.
+    fg = np.zeros((16, 32))
+    fg[3:13, 2:12] = fg[3:13, 18:28] = 0.9
+    fg[7:9, 6:8] = 0.99                                       # 4 px core
+    fg[7, 22:24] = fg[8, 22] = 0.99                           # 3 px core
+    labels = instances_from_probabilities(fg, np.zeros_like(fg), threshold=0.5, seed_threshold=0.95,
+                                          boundary_threshold=0.5, min_area_px=16)
+    np.testing.assert_array_equal(labels, (fg > 0.5) * (np.arange(32) < 16))
+
+
+def test_a_border_is_weak_when_the_mean_of_its_pixel_pairs_is_below_the_merge_threshold() -> None:
+    # Regions 1 and 2 share a border of 6 pixel pairs of strength 0.5, 0.25, 0.5, ... (each the
+    # mean of its two pixels' boundary probability): mean 0.375, max 0.5.  Region 3 touches nothing.
+    labels = np.zeros((6, 12), np.int64)
+    labels[:, :4], labels[:, 4:8], labels[1:3, 10:] = 1, 2, 3
+    boundary = np.zeros(labels.shape)
+    boundary[:, 3:5] = np.where(np.arange(6) % 2 == 0, 0.5, 0.25)[:, None]
+    pairs, strength = border_strengths(labels, boundary)
+    np.testing.assert_array_equal(pairs, [[1, 2]])
+    assert strength.tolist() == [0.375]
+    np.testing.assert_array_equal(merge_weak_borders(labels, (pairs, strength), 0.375), labels)  # not below
+    merged = merge_weak_borders(labels, (pairs, strength), 0.376)
+    np.testing.assert_array_equal(merged, np.where(labels == 2, 1, np.where(labels == 3, 2, labels)))
