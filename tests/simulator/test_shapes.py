@@ -87,8 +87,8 @@ def test_a_prism_rounding_just_below_its_limit_gives_a_disc_or_a_value_error(tru
     limit = min(1 / (2 * np.sqrt(3)), 1 / np.sqrt(3) - np.sqrt(3) / 2 * truncation)
     try:
         spec = make_shape("prism", 30.0, truncation=truncation, corner_rounding=limit * (1 - below))
-    except ValueError as exc:
-        assert str(exc).startswith("corner_rounding = ")
+    except ValueError as exc:  # the geometry's rounding errors may empty it 0.1 % below the limit, not 1 %
+        assert below <= 1e-3 and str(exc).startswith("corner_rounding = ")
     else:  # nearly the disc of the inradius
         assert spec.outline.is_valid and spec.outline.area == pytest.approx(np.pi * (30.0 * limit) ** 2, rel=0.05)
 
@@ -114,8 +114,8 @@ def test_a_rounding_just_below_its_limit_gives_a_disc_or_a_value_error_for_every
     _, limit, per_unit = _ROUNDED_SHAPES[name]
     try:
         spec = make_shape(name, 30.0, corner_rounding=limit * (1 - below))
-    except ValueError as exc:
-        assert str(exc).startswith("corner_rounding = ")
+    except ValueError as exc:  # the geometry's rounding errors may empty it 0.1 % below the limit, not 1 %
+        assert below <= 1e-3 and str(exc).startswith("corner_rounding = ")
     else:  # nearly the disc of the inradius
         assert spec.outline.geom_type == "Polygon" and spec.outline.is_valid
         assert spec.outline.area == pytest.approx(np.pi * (30.0 * limit * per_unit) ** 2, rel=0.05)
