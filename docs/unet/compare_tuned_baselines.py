@@ -37,6 +37,7 @@ from baselines.tune import tune
 from benchmark.metrics import frame_metrics
 from benchmark.suite import TIERS, generate_suite
 from simulator.dataset import open_dataset
+from simulator.outfile import write_atomic
 from simulator.video import Video
 
 log = logging.getLogger("compare")
@@ -54,9 +55,7 @@ def _load_json(path: Path) -> dict[str, Any]:
 
 
 def _save_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
 def tune_all(train, methods: list[str], budget: int, frames: int, out: Path) -> dict[str, Any]:
@@ -164,9 +163,10 @@ def main() -> None:
         runs[m] = (get_method(m), {s: params[s][m]["params"] for s in params})
     scores = score_all(test, runs, Path(f"{args.out}_scores.json"))
     md = table(test, scores, unet)
-    Path(f"{args.out}_tta_table.md" if args.tta else f"{args.out}_table.md").write_text(
-        f"Suite {test.name} {test.tier}, test checksum {test.checksum[:12]}; baselines tuned per scenario on the "
-        f"train split ({args.budget} trials, {args.tune_frames} frame(s) per training video).\n\n" + md)
+    write_atomic(f"{args.out}_tta_table.md" if args.tta else f"{args.out}_table.md",
+                 f"Suite {test.name} {test.tier}, test checksum {test.checksum[:12]}; baselines tuned per scenario "
+                 f"on the train split ({args.budget} trials, {args.tune_frames} frame(s) per training video).\n\n"
+                 + md)
     print(md)
 
 
