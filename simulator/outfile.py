@@ -10,25 +10,13 @@ work that the file will hold.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 from .errors import UserError
 
 __all__ = ["check_out_file", "write_atomic"]
-
-
-def _new_file_mode() -> int:
-    """0o666 less the process's umask: the mode ``open(path, "w")`` gives a new file."""
-    umask = os.umask(0o022)  # reading the umask sets it; put it back at once
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-#: Read once, at import: :func:`os.umask` cannot be read without setting it, which another thread
-#: creating a file meanwhile would see.
-_NEW_FILE_MODE = _new_file_mode()
 
 
 def check_out_file(path: str | os.PathLike[str], *, expected: str, example: str, option: str = "--out") -> Path:
@@ -56,8 +44,8 @@ def write_atomic(path: str | os.PathLike[str], content: str | Callable[[str], ob
     """Write ``path`` whole or not at all; return it as a Path.
 
     The file is written under a temporary name of its own beside it, ``.<name>.<random>.tmp``
-    (:func:`tempfile.mkstemp`, with the permissions an ordinary new file gets), then renamed over
-    ``path``: an error or a kill leaves the previous file, if any, intact.  An error removes the
+    (created exclusively with mode 0o666, so that the umask gives it an ordinary file's
+    permissions), then renamed over ``path``: an error or a kill leaves the previous file, if any, intact.  An error removes the
     temporary file; one left by a kill stays, hidden, until removed by hand (no later write uses
     its name).  Two processes writing the same ``path`` at once each write their own temporary
     file: ``path`` ends as the whole file of whichever renamed last.
@@ -69,15 +57,13 @@ def write_atomic(path: str | os.PathLike[str], content: str | Callable[[str], ob
         given, e.g. ``lambda tmp: torch.save(state, tmp)``; the file exists, empty, when it is called
     """
     path = Path(path)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(name)
-    os.close(fd)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
-        os.chmod(tmp, _NEW_FILE_MODE)  # mkstemp's 0o600 would otherwise become the file's
         if isinstance(content, str):
             tmp.write_text(content, encoding="utf-8")
         else:
-            content(name)
+            content(str(tmp))
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -86,7 +86,7 @@ def watershed_regions(foreground: np.ndarray, boundary: np.ndarray, *, threshold
     if seed_threshold is not None:
         seeds_mask &= foreground > seed_threshold
     seeds, _ = ndi.label(seeds_mask)
-    seeds = np.where(np.bincount(seeds.ravel())[seeds] < max(1, min_area_px // 4), 0, seeds)
+    seeds = keep_large(seeds, min_area_px // 4)
     return watershed(-foreground, markers=seeds, mask=mask)
 
 

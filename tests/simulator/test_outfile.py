@@ -65,7 +65,7 @@ def test_a_writer_function_gets_a_hidden_temporary_name_beside_the_file(tmp_path
 
 
 def test_the_file_gets_the_permissions_of_an_ordinary_new_file(tmp_path: Path) -> None:
-    """Not the owner-only 0o600 of the temporary file mkstemp creates."""
+    """Not owner-only (0o600, what tempfile.mkstemp would give)."""
     (tmp_path / "plain.json").write_text("{}")
     write_atomic(tmp_path / "a.json", "{}")
     write_atomic(tmp_path / "b.bin", lambda tmp: Path(tmp).write_bytes(b"\x00"))
