@@ -16,7 +16,7 @@ import inspect
 import itertools
 import logging
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from unet.infer import logits_of_normalized
 from unet.model import UNet
 from unet.postprocess import (border_strengths, instances_from_probabilities, keep_large, merge_weak_borders,
                               watershed_regions)
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["DEFAULT_POSTPROCESS", "POSTPROCESS_GRID", "IOU_THRESHOLDS", "match_counts", "tune_postprocess"]
 
@@ -123,10 +126,11 @@ def tune_postprocess(
     frames_per_video: int = 2,
     grid: dict[str, list[Any]] | None = None,
     workers: int | None = 1,
+    device: str | torch.device = "cpu",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Best post-processing of ``model`` on ``frames_per_video`` evenly spaced frames of each video of ``data``.
 
-    The network runs once per frame, here; every setting post-processes the same probabilities, in
+    The network (on ``device``, where the model is) runs once per frame, here; every setting post-processes the same probabilities, in
     ``workers`` processes (None: one per core; :func:`simulator.parallel.run_jobs`).  The counts are
     integers summed per dataset, so the choice does not depend on ``workers``.
 
@@ -155,7 +159,7 @@ def tune_postprocess(
     for name, (x, labels) in zip(data.names, data.videos):
         ts = np.unique(np.linspace(0, x.shape[0] - 1, min(frames_per_video, x.shape[0])).round().astype(int))
         for t, logits in zip(ts, logits_of_normalized(x, model, frames=ts, context=context,
-                                                                margin=data.margin)):
+                                                                margin=data.margin, device=device)):
             jobs.append((1.0 / (1.0 + np.exp(-logits)), labels[t], combos))
             datasets.append(name.rsplit("/", 1)[0])
     for i, counts in run_jobs(_frame_counts, jobs, workers=workers):

@@ -243,7 +243,7 @@ def train(
             raise UserError(f"--stop-at {stop_at}: the checkpoint in {out} is already at step {start}; "
                             "expected that step or a later one")
         if "torch_rng" in state:  # dropout masks continue as in an uninterrupted run
-            torch.set_rng_state(state["torch_rng"])
+            torch.set_rng_state(state["torch_rng"].cpu())  # mapped to the device with the rest
         log.info("resumed %s at step %d", out, start)
     rows = [r for r in _read_log(log_path) if r["step"] <= start]
     val = _validation_set(val_sampler, cfg)
@@ -294,7 +294,7 @@ def train(
     post_scores: dict[str, Any] = {}
     if cfg.tune_postprocess and disk is not None:
         # the post-processing of the probabilities in as many processes as torch has threads
-        post, post_scores = tune_postprocess(model.eval(), disk, workers=torch.get_num_threads())
+        post, post_scores = tune_postprocess(model.eval(), disk, workers=torch.get_num_threads(), device=dev)
     save_model(out, model.cpu(), {
         "normalization": {"percentiles": list(DEFAULT_PERCENTILES), "invert_bright_field": True},
         "postprocess": post,
