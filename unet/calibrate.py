@@ -130,9 +130,10 @@ def tune_postprocess(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Best post-processing of ``model`` on ``frames_per_video`` evenly spaced frames of each video of ``data``.
 
-    The network (on ``device``, where the model is) runs once per frame, here; every setting post-processes the same probabilities, in
-    ``workers`` processes (None: one per core; :func:`simulator.parallel.run_jobs`).  The counts are
-    integers summed per dataset, so the choice does not depend on ``workers``.
+    The network runs once per frame, here, on ``device`` (where the model is); every setting
+    post-processes the same probabilities, in ``workers`` processes (None: one per core;
+    :func:`simulator.parallel.run_jobs`).  The counts are integers summed per dataset, so the choice
+    does not depend on ``workers``.
 
     Returns
     -------
