@@ -6,10 +6,12 @@ each beside the same work on 2 CPU threads of the same machine, in the same run.
 Training: ``unet.train.train`` with the shipped model's architecture and batch (context 5, depth 4,
 base width 12, batch 8 random 128 px crops, 32 px mirrored margin) on a small dataset simulated for
 the run (4 brownian-prisms videos, 8 frames of 256 px); steps per second from the training log's
-clock between step 50 and the last (start-up and cuDNN's autotuning left out), for float16 autocast
-(the default on CUDA), bfloat16 autocast (``--bf16``), batch 32, and 4 data-loading workers.
-Inference: the shipped model on 512×512 frames (576×576 with the margins) under float16 autocast,
-timed with CUDA events (median of 20 after 5 warm-ups): the network alone, one frame at a time and
+clock between the ends of step 50 and of the last step (start-up and cuDNN's autotuning left out),
+for float16 autocast (the default on CUDA), bfloat16 autocast (``--bf16``), batch 32, and 4
+data-loading workers; on the CPU, bfloat16 (``--bf16``).
+Inference: the shipped model on 512×512 frames (576×576 with the margins), on the GPU under float16
+autocast timed with CUDA events (median of 20 after 5 warm-ups), on the CPU in float32 as
+:func:`unet.method.segment` runs it there (median of 3): the network alone, one frame at a time and
 8 at a time, and the whole :func:`unet.method.segment` (normalisation, network, the watershed
 post-processing on the CPU). Needs a GPU that torch sees; without one, one line and exit status 2.
 """
@@ -42,7 +44,7 @@ WARM_STEPS = 50
 
 
 def training_speed(data: Path, device: str, steps: int, **options: Any) -> float:
-    """Steps per second of ``train`` between step ``WARM_STEPS`` and ``steps``."""
+    """Steps per second of ``train`` between the ends of steps ``WARM_STEPS`` and ``steps``."""
     from unet.train import TrainConfig, train
 
     cfg = TrainConfig(**{**SHIPPED, **options, "steps": steps, "val_every": steps, "val_clips": 2,
@@ -50,9 +52,9 @@ def training_speed(data: Path, device: str, steps: int, **options: Any) -> float
     with tempfile.TemporaryDirectory() as tmp:
         train(Path(tmp) / "m", cfg, device=device, progress=False, command="benchmarks/gpu.py")
         rows = list(csv.DictReader((Path(tmp) / "m" / "train_log.csv").open()))
-    # the last row's clock includes the validation at the end: use the row before it
+    # a row's clock is read when its step ends, before the validation (here only after the last step)
     t = {int(r["step"]): float(r["elapsed_s"]) for r in rows}
-    return (steps - 1 - WARM_STEPS) / (t[steps - 1] - t[WARM_STEPS])
+    return (steps - WARM_STEPS) / (t[steps] - t[WARM_STEPS])
 
 
 def network_fps(model, frames, batch: int, device: str) -> float:

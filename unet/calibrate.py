@@ -126,11 +126,11 @@ def tune_postprocess(
     frames_per_video: int = 2,
     grid: dict[str, list[Any]] | None = None,
     workers: int | None = 1,
-    device: str | torch.device = "cpu",
+    device: str | torch.device | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Best post-processing of ``model`` on ``frames_per_video`` evenly spaced frames of each video of ``data``.
 
-    The network runs once per frame, here, on ``device`` (where the model is); every setting
+    The network runs once per frame, here, on ``device`` (default: where the model is); every setting
     post-processes the same probabilities, in ``workers`` processes (None: one per core;
     :func:`simulator.parallel.run_jobs`).  The counts are integers summed per dataset, so the choice
     does not depend on ``workers``.
@@ -156,6 +156,7 @@ def tune_postprocess(
     per_dataset: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((len(combos), len(IOU_THRESHOLDS) + 2), np.int64))
     jobs, datasets = [], []
     model.eval()
+    device = next(model.parameters()).device if device is None else device
     context = model.hparams["in_channels"]
     for name, (x, labels) in zip(data.names, data.videos):
         ts = np.unique(np.linspace(0, x.shape[0] - 1, min(frames_per_video, x.shape[0])).round().astype(int))

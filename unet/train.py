@@ -5,14 +5,15 @@ resume.
 Loss: binary cross-entropy on both heads (boundary pixels weighted ``BOUNDARY_POS_WEIGHT``, they
 are rare) plus a soft Dice term on the foreground (Milletari et al., V-Net, 3DV 2016), the usual
 remedy for sparse foreground.  Checkpoints: ``checkpoint.pt`` holds only tensors, numbers,
-lists and a JSON string (model, optimizer, step, the training options; a resume with other
-options is refused) and is read back with ``torch.load(weights_only=True)``, which refuses
+lists and a JSON string (model, optimizer, step, torch's RNG states, float16's loss scale, the
+training options; a resume with other options is refused) and is read back with ``torch.load(weights_only=True)``, which refuses
 arbitrary objects; it and ``train_log.csv`` are written to a temporary file renamed over the
 old one, so a run killed while saving leaves the previous ones.  The deliverable model is the
 safetensors + JSON of :mod:`unet.io`.
 Batches are a function of ``(seed, step)`` (:class:`unet.data.StepBatches`) and the checkpoint
 holds torch's RNG state, so on the CPU a run stopped and resumed gives the same weights, bit for
-bit, as an uninterrupted one.
+bit, as an uninterrupted one.  On a GPU it goes on with the GPU's RNG state and loss scale too,
+but cuDNN may sum a convolution's gradient in another order: close weights, not the same bits.
 """
 
 from __future__ import annotations
@@ -244,6 +245,10 @@ def train(
                             "expected that step or a later one")
         if "torch_rng" in state:  # dropout masks continue as in an uninterrupted run
             torch.set_rng_state(state["torch_rng"].cpu())  # mapped to the device with the rest
+        if dev.type == "cuda" and "cuda_rng" in state:  # dropout on the GPU draws from the GPU's generator
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), dev)
+        if state.get("scaler"):  # float16's loss scale goes on from where it was, not from 2**16
+            scaler.load_state_dict(state["scaler"])
         log.info("resumed %s at step %d", out, start)
     rows = [r for r in _read_log(log_path) if r["step"] <= start]
     val = _validation_set(val_sampler, cfg)
@@ -275,7 +280,10 @@ def train(
             row.update(scores)
         if (step + 1) % cfg.val_every == 0 or step + 1 == end:
             ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step + 1,
-                    "torch_rng": torch.get_rng_state(), "config": json.dumps(asdict(cfg), sort_keys=True)}
+                    "torch_rng": torch.get_rng_state(), "scaler": scaler.state_dict(),
+                    "config": json.dumps(asdict(cfg), sort_keys=True)}
+            if dev.type == "cuda":
+                ckpt["cuda_rng"] = torch.cuda.get_rng_state(dev)
             write_atomic(ckpt_path, lambda tmp: torch.save(ckpt, tmp))
             _write_log(log_path, [*rows, row])
             bar.set_postfix(loss=f"{loss.item():.3f}", val_f1=f"{scores['val_f1']:.3f}")
