@@ -22,6 +22,7 @@ from benchmark.cli import main
     (["--base-width", "1"], "--base-width 1: expected at least 2"),
     (["--foreground-fraction", "1.5"], "--foreground-fraction 1.5: expected between 0 and 1"),
     (["--foreground-fraction", "0.3"], "--foreground-fraction 0.3: applies to the crops of --data"),
+    (["--workers", "-1"], "--workers -1: expected 0 or more processes"),
 ])
 def test_train_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str) -> None:
     assert main(["train", "--out", str(tmp_path / "m"), "--steps", "1", *extra]) == 2
@@ -49,4 +50,18 @@ def test_train_options_reach_the_model(tmp_path: Path) -> None:
     model, cfg = load_model(tmp_path / "m")
     training = cfg["training"]
     assert training["margin"] == 8 and training["bf16"] is True and training["input_pyramid"] is True
+    assert training["workers"] == 0  # the default on the CPU
     assert model.input_pyramid and cfg["architecture"]["input_pyramid"] is True
+
+
+@pytest.mark.parametrize(("device", "cores", "expected"), [
+    ("cpu", 16, 0), ("cuda", 16, 4), ("cuda:1", 16, 4), ("cuda", 2, 1), ("cuda", 1, 0), ("cuda", None, 0),
+])
+def test_default_workers(monkeypatch: pytest.MonkeyPatch, device: str, cores: int | None, expected: int) -> None:
+    """No batch-making processes on the CPU; on a GPU up to 4, leaving a core to the training loop."""
+    import os
+
+    from unet.cli import default_workers
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert default_workers(device) == expected
