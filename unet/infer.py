@@ -178,6 +178,19 @@ def logits_of_normalized(
             yield (acc / len(views))[:, my:my + Y0, mx:mx + X0].cpu().numpy()
 
 
+def _forward(model: UNet, x: torch.Tensor) -> torch.Tensor:
+    """(N, 2, H, W) float32 logits of (N, context, H, W) ``x``.
+
+    On the CPU the input goes in channels-last (NHWC) layout, which makes oneDNN run every
+    convolution in it: the shipped network on a 576×576 stack in 89 instead of 200 ms on 2 cores
+    (the model's weights stay as they are; the logits agree to ~1e-5, the order of float32
+    sums).  On a GPU the layout is left as it is (not measured there).
+    """
+    if x.device.type == "cpu":
+        x = x.contiguous(memory_format=torch.channels_last)
+    return model(x).float()
+
+
 def _logits_of_frame(model: UNet, frame: torch.Tensor, *, tile: int, overlap: int, batch: int) -> torch.Tensor:
     """(2, H, W) float32 logits of a (context, H, W) stack already padded to at least a tile and to a
     multiple of ``2**depth`` (or larger than a tile): whole when it fits a tile, else blended tiles."""
@@ -185,7 +198,7 @@ def _logits_of_frame(model: UNet, frame: torch.Tensor, *, tile: int, overlap: in
     ty, tx = min(tile, H), min(tile, W)
     positions = [(i, j) for i in _starts(H, ty, overlap) for j in _starts(W, tx, overlap)]
     if len(positions) == 1:
-        return model(frame[None]).float()[0]
+        return _forward(model, frame[None])[0]
     w_t = torch.from_numpy(np.outer(_ramp(ty, overlap if H > ty else 0),
                                     _ramp(tx, overlap if W > tx else 0))).to(frame.device)
     acc = torch.zeros((2, H, W), dtype=torch.float32, device=frame.device)
@@ -193,7 +206,7 @@ def _logits_of_frame(model: UNet, frame: torch.Tensor, *, tile: int, overlap: in
     for b in range(0, len(positions), batch):
         chunk = positions[b:b + batch]
         tiles = torch.stack([frame[:, i:i + ty, j:j + tx] for i, j in chunk])
-        out = model(tiles).float()
+        out = _forward(model, tiles)
         for (i, j), o in zip(chunk, out):
             acc[:, i:i + ty, j:j + tx] += o * w_t
             norm[i:i + ty, j:j + tx] += w_t
