@@ -157,24 +157,25 @@ def mirrored_crop(stack: np.ndarray, labels: np.ndarray, *, crop: int, margin: i
     """
     my, mx = min(margin, labels.shape[0] - 1), min(margin, labels.shape[1] - 1)
     py, px = max(0, crop - labels.shape[0] - 2 * my), max(0, crop - labels.shape[1] - 2 * mx)
-    if my or mx or py or px:
-        stack = np.pad(stack, ((0, 0), (my, my + py), (mx, mx + px)), mode="reflect")
-        labels = np.pad(labels, ((my, my + py), (mx, mx + px)), mode="reflect")
-    particle_px = np.flatnonzero(labels) if foreground else None
-    if particle_px is not None and particle_px.size:
-        cy, cx = np.unravel_index(rng.choice(particle_px), labels.shape)
-        i = int(rng.integers(max(0, cy - crop + 1), min(cy, labels.shape[0] - crop) + 1))
-        j = int(rng.integers(max(0, cx - crop + 1), min(cx, labels.shape[1] - crop) + 1))
+    # where each row and column of the mirror-extended frame comes from: np.pad of the indices is
+    # np.pad of the frame, and only the crop's pixels are gathered (not the whole extended stack)
+    rows = np.pad(np.arange(labels.shape[0]), (my, my + py), mode="reflect")
+    cols = np.pad(np.arange(labels.shape[1]), (mx, mx + px), mode="reflect")
+    if foreground and (particle_px := np.flatnonzero(labels[np.ix_(rows, cols)])).size:
+        cy, cx = np.unravel_index(rng.choice(particle_px), (rows.size, cols.size))
+        i = int(rng.integers(max(0, cy - crop + 1), min(cy, rows.size - crop) + 1))
+        j = int(rng.integers(max(0, cx - crop + 1), min(cx, cols.size - crop) + 1))
     else:
-        i = int(rng.integers(labels.shape[0] - crop + 1))
-        j = int(rng.integers(labels.shape[1] - crop + 1))
-    lab = labels[i:i + crop, j:j + crop].astype(np.int32)
+        i = int(rng.integers(rows.size - crop + 1))
+        j = int(rng.integers(cols.size - crop + 1))
+    r, c = rows[i:i + crop], cols[j:j + crop]
+    lab = labels.take(r, axis=0).take(c, axis=1).astype(np.int32)
     fg, bd = targets_from_labels(lab)
     # A particle near (not on) the edge and its mirror copy share an id: as instances (validation
     # F1) they are two.  Pieces of one id that do not touch get their own ids; the targets above,
     # which only see where ids differ between neighbours, are the same either way.
-    return stack[:, i:i + crop, j:j + crop], np.stack([fg, bd]), \
-        label(lab, background=0, connectivity=2).astype(np.int32)
+    return (stack.take(r, axis=1).take(c, axis=2), np.stack([fg, bd]),
+            label(lab, background=0, connectivity=2).astype(np.int32))
 
 
 class ClipSampler:

@@ -139,6 +139,44 @@ def test_mirrored_crop_extends_input_and_labels_alike() -> None:
     assert len(np.unique(lab[full == 7])) == 3 and len(np.unique(lab[full == 9])) == 6
 
 
+def _crop_of_padded_frame(stack, labels, *, crop, margin, rng, foreground=False):  # type: ignore[no-untyped-def]
+    """Reference for :func:`unet.data.mirrored_crop`: np.pad the whole stack and labels, then slice
+    the window drawn from ``rng`` with the same draws."""
+    my, mx = min(margin, labels.shape[0] - 1), min(margin, labels.shape[1] - 1)
+    py, px = max(0, crop - labels.shape[0] - 2 * my), max(0, crop - labels.shape[1] - 2 * mx)
+    stack = np.pad(stack, ((0, 0), (my, my + py), (mx, mx + px)), mode="reflect")
+    labels = np.pad(labels, ((my, my + py), (mx, mx + px)), mode="reflect")
+    particle_px = np.flatnonzero(labels) if foreground else np.zeros(0)
+    if particle_px.size:
+        cy, cx = np.unravel_index(rng.choice(particle_px), labels.shape)
+        i = int(rng.integers(max(0, cy - crop + 1), min(cy, labels.shape[0] - crop) + 1))
+        j = int(rng.integers(max(0, cx - crop + 1), min(cx, labels.shape[1] - crop) + 1))
+    else:
+        i, j = int(rng.integers(labels.shape[0] - crop + 1)), int(rng.integers(labels.shape[1] - crop + 1))
+    return stack[:, i:i + crop, j:j + crop], labels[i:i + crop, j:j + crop]
+
+
+def test_mirrored_crop_equals_a_crop_of_the_padded_frame() -> None:
+    """mirrored_crop gathers only the window's pixels; they are those of np.pad's mirror-extended
+    frame, bit for bit, for any frame, margin (none, some, more than the frame) and crop (smaller
+    or larger than the extended frame), with and without foreground oversampling."""
+    from unet.data import mirrored_crop
+
+    g = np.random.default_rng(1)
+    for _ in range(400):
+        (Y, X), crop, margin = g.integers(2, 50, 2), int(g.integers(1, 80)), int(g.integers(0, 30))
+        stack = g.random((3, Y, X)).astype(np.float32)
+        labels = (g.random((Y, X)) < 0.2) * g.integers(1, 5, (Y, X)).astype(np.int32)
+        foreground, seed = bool(g.random() < 0.5), int(g.integers(2**31))
+        x, y, lab = mirrored_crop(stack, labels, crop=crop, margin=margin, rng=np.random.default_rng(seed),
+                                  foreground=foreground)
+        ref_x, ref_lab = _crop_of_padded_frame(stack, labels, crop=crop, margin=margin,
+                                               rng=np.random.default_rng(seed), foreground=foreground)
+        np.testing.assert_array_equal(x, ref_x)
+        np.testing.assert_array_equal(y[0], ref_lab > 0)
+        np.testing.assert_array_equal(lab > 0, ref_lab > 0)
+
+
 def test_mirrored_crop_with_foreground_holds_a_particle() -> None:
     """Foreground oversampling: every crop holds a particle pixel; uniform crops of a frame with
     one small particle in a corner mostly miss it."""
