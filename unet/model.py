@@ -24,8 +24,8 @@ HEADS = ("foreground", "boundary")
 def _norm(kind: Norm, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
-    if kind == "group":
-        return nn.GroupNorm(min(8, channels), channels)
+    if kind == "group":  # at most 8 groups (Wu & He, ECCV 2018, use 32 for wider layers), a divisor of the width
+        return nn.GroupNorm(max(g for g in range(1, 9) if channels % g == 0), channels)
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=True)
     if kind == "none":

@@ -42,3 +42,12 @@ def test_input_pyramid_hands_every_stage_the_frames_at_its_scale() -> None:
     for k in range(3):
         assert seen[k].shape[1] == 4 * 2**k + 3
         torch.testing.assert_close(seen[k][:, -3:], F.avg_pool2d(x, 2 ** (k + 1)))
+
+
+@pytest.mark.parametrize(("width", "groups"), [(4, 4), (6, 6), (8, 8), (12, 6), (20, 5), (24, 8), (192, 8)])
+def test_group_norm_takes_at_most_8_groups_that_divide_the_width(width: int, groups: int) -> None:
+    """Widths that are not a multiple of 8 (the shipped base width 12: 12, 24, ...) build with the
+    largest divisor up to 8 (torch refused 8 groups of 12 channels); those that worked keep theirs."""
+    model = UNet(in_channels=3, depth=1, base_width=width, norm="group")
+    assert model.stem[1].num_groups == groups
+    assert model(torch.randn(1, 3, 8, 8)).shape == (1, len(HEADS), 8, 8)
