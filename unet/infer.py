@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from simulator.errors import UserError
+from unet.malloc import retain_freed_memory
 from unet.model import UNet
 from unet.normalize import normalize_frames
 
@@ -149,6 +150,7 @@ def logits_of_normalized(
 
     ``context`` defaults to the model's ``in_channels``.  Yields (2, Y, X) float32 per frame.
     """
+    retain_freed_memory()  # the passes reuse their freed buffers instead of faulting in fresh pages
     m = 2 ** model.depth
     tile = -(-tile // m) * m
     overlap = min(overlap, tile // 2)

@@ -40,6 +40,7 @@ from simulator.outfile import write_atomic
 from unet.data import ClipSampler, ClipSource, DiskFrames, Sampler, SimulatedClips, StepBatches
 from unet.infer import check_device
 from unet.io import save_model
+from unet.malloc import retain_freed_memory
 from unet.model import UNet
 from unet.normalize import DEFAULT_PERCENTILES
 from unet.calibrate import DEFAULT_POSTPROCESS, match_counts, tune_postprocess
@@ -224,6 +225,7 @@ def train(
     val_sampler: Sampler = (DiskFrames(cfg.val_data, margin=cfg.margin) if cfg.val_data
                             else ClipSampler(source, margin=cfg.margin))
     out.mkdir(parents=True, exist_ok=True)
+    retain_freed_memory()  # each step reuses the last one's freed buffers (unet.malloc)
     torch.manual_seed(cfg.seed)  # torch's generator of this process: initial weights (and dropout)
     model = UNet(cfg.context, cfg.depth, cfg.base_width, cfg.norm, cfg.dropout,  # type: ignore[arg-type]
                  input_pyramid=cfg.input_pyramid).to(dev)
