@@ -58,7 +58,8 @@ def training_speed(data: Path, device: str, steps: int, **options: Any) -> float
 
 
 def network_fps(model, frames, batch: int, device: str) -> float:
-    """Frames per second of the network alone on ``frames`` (N, C, 576, 576), float16 autocast on CUDA."""
+    """Frames per second of the network alone on ``frames`` (N, C, 576, 576), float16 autocast on CUDA,
+    float32 channels-last on the CPU (:func:`unet.infer.network_logits`, as in ``segment()``)."""
     import torch
 
     x = torch.from_numpy(frames[:batch]).to(device)
@@ -75,12 +76,14 @@ def network_fps(model, frames, batch: int, device: str) -> float:
                 end.record()
                 torch.cuda.synchronize()
                 times.append(start.elapsed_time(end) / 1e3)
-        else:
-            model(x)
+        else:  # as segment() runs it there: channels-last input
+            from unet.infer import network_logits
+
+            network_logits(model, x)
             times = []
             for _ in range(3):
                 t0 = time.perf_counter()
-                model(x)
+                network_logits(model, x)
                 times.append(time.perf_counter() - t0)
     return batch / float(np.median(times))
 

@@ -26,7 +26,7 @@ from unet.malloc import retain_freed_memory
 from unet.model import UNet
 from unet.normalize import normalize_frames
 
-__all__ = ["predict_logits", "logits_of_normalized", "context_stack", "check_device"]
+__all__ = ["predict_logits", "logits_of_normalized", "network_logits", "context_stack", "check_device"]
 
 _DEVICE = re.compile(r"cpu|cuda(:(0|[1-9][0-9]*))?")
 
@@ -180,7 +180,7 @@ def logits_of_normalized(
             yield (acc / len(views))[:, my:my + Y0, mx:mx + X0].cpu().numpy()
 
 
-def _forward(model: UNet, x: torch.Tensor) -> torch.Tensor:
+def network_logits(model: UNet, x: torch.Tensor) -> torch.Tensor:
     """(N, 2, H, W) float32 logits of (N, context, H, W) ``x``.
 
     On the CPU the input goes in channels-last (NHWC) layout, which makes oneDNN run every
@@ -200,7 +200,7 @@ def _logits_of_frame(model: UNet, frame: torch.Tensor, *, tile: int, overlap: in
     ty, tx = min(tile, H), min(tile, W)
     positions = [(i, j) for i in _starts(H, ty, overlap) for j in _starts(W, tx, overlap)]
     if len(positions) == 1:
-        return _forward(model, frame[None])[0]
+        return network_logits(model, frame[None])[0]
     w_t = torch.from_numpy(np.outer(_ramp(ty, overlap if H > ty else 0),
                                     _ramp(tx, overlap if W > tx else 0))).to(frame.device)
     acc = torch.zeros((2, H, W), dtype=torch.float32, device=frame.device)
@@ -208,7 +208,7 @@ def _logits_of_frame(model: UNet, frame: torch.Tensor, *, tile: int, overlap: in
     for b in range(0, len(positions), batch):
         chunk = positions[b:b + batch]
         tiles = torch.stack([frame[:, i:i + ty, j:j + tx] for i, j in chunk])
-        out = _forward(model, tiles)
+        out = network_logits(model, tiles)
         for (i, j), o in zip(chunk, out):
             acc[:, i:i + ty, j:j + tx] += o * w_t
             norm[i:i + ty, j:j + tx] += w_t
