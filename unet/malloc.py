@@ -5,9 +5,10 @@ stack of 12 channels is 16 MB in float32).  glibc serves blocks above its mmap t
 at first, raised at most to 32 MiB as such blocks are freed) with a fresh ``mmap`` and returns
 them with ``munmap``, and gives the top of the heap back above its trim threshold, so each pass
 touches its buffers' pages anew: a page fault and a page of zeros from the kernel per 4 KiB.
-Measured on the shipped model (2 cores): ``segment()`` of a 512×512 frame took ~22,000 minor
-page faults, 850 with the settings below, and ran at 11.3–12.4 instead of 7.1–9.0 frames/s; the
-shipped training command spent 140 s of system time in them (``/usr/bin/time -v``).
+Measured on the shipped model (2 cores of an AMD EPYC): ``segment()`` of a 512×512 frame took
+~22,000 minor page faults, 500–850 with the settings below, and ran at 10.1–12.4 instead of
+7.1–9.0 frames/s; a run of the shipped training command spent 140 s of system time and 55
+million page faults, one with these settings 27.5 s and 9.3 million (``/usr/bin/time -v``).
 
 :func:`retain_freed_memory` sets both thresholds once (``mallopt``, the same as the environment
 variables ``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824``): blocks up
