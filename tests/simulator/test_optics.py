@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simulator import optics
-from simulator.liquid import liquid_thickness_map
+from simulator.liquid import gaussian_random_field, liquid_thickness_map
 from simulator.materials import MATERIALS
 
 
@@ -56,8 +56,61 @@ def test_liquid_bulges_towards_the_window_centre():
     slope = (L[:, 0] - L[:, -1]).mean() / (63 * 10.0)
     assert slope == pytest.approx(2 * 200.0 * 10_000.0 / 25_000.0**2, rel=0.02)
     V = liquid_thickness_map((64, 64), variation_nm=3.0, rng=np.random.default_rng(0), **kw)
-    assert (V - L).std() == pytest.approx(3.0, rel=1e-6)
+    assert 1.5 < (V - L).std() < 4.5  # 3 nm RMS over the ensemble; one 640 nm field holds ~100 σ² areas
     W = liquid_thickness_map((64, 64), variation_nm=3.0, rng=np.random.default_rng(1), **kw)
     assert not np.array_equal(V, W)
     thin = liquid_thickness_map((8, 8), variation_nm=0.0, rng=0, **{**kw, "thickness_nm": 0.0, "bulge_nm": 0.0})
     assert thin.min() == 1.0
+
+
+def test_liquid_variation_is_stationary_with_the_set_rms_and_correlation():
+    """Over the ensemble of fields the variation has RMS ``variation_nm``, mean 0 and the
+    autocorrelation exp(-r²/4σ²) of white noise filtered by a Gaussian of σ = variation_length_nm."""
+    # σ = 4 px: filtered on the pixel grid; σ = 40 px: on nodes every 10 px, then the bicubic spline
+    for sigma_px, size, n in ((4.0, 48, 300), (40.0, 96, 1500)):
+        fields = np.stack([gaussian_random_field((size, size), sigma_px, np.random.default_rng(s)) for s in range(n)])
+        # (size/(2σ))² independent areas a field, at least ~1: the variance to better than 5 %
+        assert fields.var() == pytest.approx(1.0, rel=0.07), sigma_px
+        assert abs(fields.mean()) < 0.06, sigma_px
+        for lag in (sigma_px, 2 * sigma_px):
+            lag = int(lag)
+            corr = (fields[:, :, :-lag] * fields[:, :, lag:]).mean() / fields.var()
+            assert corr == pytest.approx(np.exp(-lag**2 / (4 * sigma_px**2)), abs=0.03), (sigma_px, lag)
+        # smooth between the spline's nodes: the next pixel's correlation, 1 - 1/(4σ²) to first order
+        corr1 = (fields[:, :, :-1] * fields[:, :, 1:]).mean() / fields.var()
+        assert corr1 == pytest.approx(np.exp(-1 / (4 * sigma_px**2)), abs=0.01), sigma_px
+
+
+def test_liquid_variation_is_the_library_gaussian_filter_of_padded_noise():
+    """The FFT filtering is scipy.ndimage.gaussian_filter of the same noise, on the field padded by 4σ."""
+    from scipy import fft, ndimage
+
+    shape, sigma_px = (20, 30), 3.0
+    field = gaussian_random_field(shape, sigma_px, np.random.default_rng(7))
+    pad = int(np.ceil(4 * sigma_px))
+    size = (fft.next_fast_len(shape[0] + 2 * pad, real=True), fft.next_fast_len(shape[1] + 2 * pad, real=True))
+    noise = np.random.default_rng(7).standard_normal(size)
+    ref = ndimage.gaussian_filter(noise, sigma_px, mode="wrap", truncate=12.0)[pad:pad + shape[0], pad:pad + shape[1]]
+    # exact variance of unit white noise through the normalised Gaussian kernel: Σ w², per axis
+    delta = np.zeros(97)
+    delta[48] = 1.0
+    w = ndimage.gaussian_filter1d(delta, sigma_px, truncate=12.0)
+    np.testing.assert_allclose(field, ref / np.sqrt((w**2).sum() ** 2), rtol=1e-6, atol=1e-9)
+
+
+def test_a_field_smaller_than_the_correlation_length_sees_an_offset_not_a_blown_up_variation():
+    """A 64 nm field onto a surface correlated over 120 nm: a random offset of about the RMS and
+    little variation across it (dividing by the field's own standard deviation used to blow the
+    offset up to thousands of nm, or the liquid down to 1 nm)."""
+    kw = dict(pixel_size_nm=0.5, thickness_nm=120.0, bulge_nm=0.0, window_halfwidth_um=25.0,
+              window_offset_um=0.0, variation_nm=3.0, variation_length_nm=60.0)
+    maps = np.stack([liquid_thickness_map((128, 128), rng=np.random.default_rng(s), **kw) for s in range(100)])
+    offsets = maps.mean(axis=(1, 2)) - 120.0
+    assert np.abs(offsets).max() < 5 * 3.0
+    assert abs(offsets.mean()) < 1.0  # 3 nm / sqrt(100) = 0.3 nm standard error
+    # For autocorrelation C(r) = exp(-r²/4σ²) over the field's pixel pairs, the offset's variance
+    # is 9 nm² · mean C and the variance across the field 9 nm² · (1 - mean C); C is separable.
+    i = np.arange(128) * 0.5
+    mean_c = np.exp(-(i[:, None] - i[None, :]) ** 2 / (4 * 60.0**2)).mean() ** 2  # 0.91
+    assert (offsets**2).mean() == pytest.approx(9.0 * mean_c, rel=0.3)
+    assert maps.var(axis=(1, 2)).mean() == pytest.approx(9.0 * (1 - mean_c), rel=0.3)
