@@ -54,7 +54,7 @@ class VideoConfig(_Strict):
 class ImagingConfig(_Strict):
     """Electron-optical conditions.
 
-    Defaults: 200 kV TEM at ~1 nm/px, 20 fps-class cameras (exposure 0.05 s in a 0.1 s frame
+    Defaults: 200 kV TEM at ~1 nm/px, 10 frames/s (exposure 0.05 s in a 0.1 s frame
     interval), and a dose rate of 100 e-/A^2/s, in the 1-1000 e-/A^2/s range of LPEM imaging of
     Au nanoparticles (Woehl et al., Ultramicroscopy 2013; Yao et al., ACS Cent. Sci. 2020).
     Blur: chromatic blur grows with the liquid crossed; sigma = blur_base_nm + blur_per_nm *
@@ -119,7 +119,8 @@ class DetectorConfig(_Strict):
     hot_pixel_fraction: float = Field(1e-4, ge=0.0, le=0.1, description="integrating: fraction of hot pixels")
     dead_pixel_fraction: float = Field(1e-4, ge=0.0, le=0.1, description="integrating: fraction of dead pixels")
     saturation_counts_per_frame: float = Field(
-        2000.0, gt=0.0, description="counting: electrons per pixel per frame at which coincidence loss reaches 1/e"
+        2000.0, gt=0.0, description="counting: electrons per pixel per frame at which the recorded fraction falls to 1/e "
+                                 "(63 % lost; the recorded counts peak there)"
     )
     calibration: str | None = Field(
         None, description="calib.json of `nanoaq calibrate`: integrating detector with the measured MTF, noise "
@@ -146,7 +147,10 @@ class LiquidConfig(_Strict):
     window_halfwidth_um: float = Field(25.0, gt=0.0, le=1000.0, description="half-width of the window (um)")
     window_offset_um: float = Field(10.0, ge=0.0, le=1000.0, description="distance of the field from the window centre (um)")
     variation_nm: float = Field(3.0, ge=0.0, le=1000.0, description="RMS of the slow random thickness variation (nm)")
-    variation_length_nm: float = Field(60.0, gt=0.0, le=100_000.0, description="its correlation length (nm)")
+    variation_length_nm: float = Field(
+        60.0, gt=0.0, le=100_000.0,
+        description="its correlation length (nm): the sigma of the Gaussian filter of white noise, autocorrelation "
+                    "exp(-r^2/4 sigma^2), 1/e at 2 sigma")
 
 
 ShapeName = Literal["sphere", "rod", "prism", "cube", "concave-cube", "hexagonal-plate", "bipyramid"]

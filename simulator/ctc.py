@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from .dataset import open_dataset
+from .dataset import Dataset, open_dataset
 from .errors import DatasetError, UserError
 
 __all__ = ["export_ctc", "track_table"]
@@ -69,6 +69,17 @@ def export_ctc(dataset: str | Path, out: str | Path, *, with_result: bool = Fals
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
+    try:
+        _write_sequences(ds, partial, with_result)
+    except BaseException:  # a corrupt video or an interruption: no half-written layout left behind
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    os.replace(partial, out)
+    return out
+
+
+def _write_sequences(ds: Dataset, partial: Path, with_result: bool) -> None:
+    """Every video of ``ds`` as one CTC sequence under ``partial``."""
     for i, vid in enumerate(ds.video_ids):
         video = ds.read_video(vid)
         if video.labels.size and int(video.labels.max()) > np.iinfo(np.uint16).max:
@@ -94,5 +105,3 @@ def export_ctc(dataset: str | Path, out: str | Path, *, with_result: bool = Fals
         (dirs["tra"] / "man_track.txt").write_text(text)
         if with_result:
             (dirs["res"] / "res_track.txt").write_text(text)
-    os.replace(partial, out)
-    return out

@@ -10,7 +10,9 @@ Three models (``detector.model``):
     counts stay Poisson), and coincidence loss at high flux: an electron arriving within the
     dead time of the previous one in the same pixel is lost; for a paralysable counter the
     recorded rate is ``m = n · exp(−n/n_sat)`` (Knoll, *Radiation Detection and Measurement*,
-    4th ed. 2010, §4.VII), with ``n_sat`` the counts per pixel per frame at which loss reaches 1/e.
+    4th ed. 2010, §4.VII), with ``n_sat`` the counts per pixel per frame at which the recorded
+    fraction has fallen to 1/e (63 % lost) and the recorded counts peak.  The loss is modelled per
+    frame, not per unit time: at a fixed dose rate a longer exposure loses more.
 ``integrating``
     A scintillator/CMOS (or CCD) camera: Poisson electrons, each depositing a random amount of
     signal (gain ``conversion_gain`` counts/e⁻ with a relative spread ``gain_spread`` s, a noise
@@ -20,8 +22,9 @@ Three models (``detector.model``):
     non-uniformity, Gaussian read noise, a dark offset, hot and dead pixels, and saturation at the
     ADC's maximum.
 
-The MTF is either parametric, ``MTF(q) = sinc(q/2)·[(1−c)/(1+(q/q0)²) + c]`` (q in cycles per
-pixel, Nyquist = 0.5; the sinc is the pixel aperture; the Lorentzian the scintillator spread,
+The MTF is either parametric, ``MTF(qx, qy) = sinc(qx)·sinc(qy)·[(1−c)/(1+(q/q0)²) + c]`` (q in
+cycles per pixel, Nyquist = 0.5, ``sinc(u) = sin(πu)/(πu)``, 2/π at Nyquist; the sincs are the
+square pixel's aperture; the Lorentzian the scintillator spread,
 McMullan et al., *Ultramicroscopy* 109, 1126 (2009)), or measured: a 2-D matrix with zero
 frequency at the centre, such as ``MTFmatrix`` of ``shared/data/real_lptem/MTFmatrix512.mat``
 (Yao et al. 2020), resampled to the frame's frequency grid.  MTF(0) = 1, so the mean is kept.
@@ -81,6 +84,9 @@ def load_mtf_matrix(path: str) -> np.ndarray:
     m = np.asarray(m, dtype=np.float64)
     if m.ndim != 2 or not np.isfinite(m).all():
         raise ConfigError(f"detector.mtf_file = {str(path)!r}: expected a finite 2-D matrix")
+    if not m[m.shape[0] // 2, m.shape[1] // 2] > 0:
+        raise ConfigError(f"detector.mtf_file = {str(path)!r}: its centre (zero frequency) is "
+                          f"{float(m[m.shape[0] // 2, m.shape[1] // 2])}; expected a positive value (normalised to MTF(0) = 1)")
     return m / m[m.shape[0] // 2, m.shape[1] // 2]
 
 

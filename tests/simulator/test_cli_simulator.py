@@ -76,6 +76,20 @@ def test_export_ctc_gt_against_itself_is_perfect(small):
     assert res["SEG"] == pytest.approx(1.0) and res["DET"] == pytest.approx(1.0) and res["TRA"] == pytest.approx(1.0)
 
 
+def test_export_ctc_leaves_nothing_behind_on_a_corrupt_video(small, tmp_path, capsys):
+    """The second video's table is corrupt: exit 2, and neither the layout nor its .partial remain."""
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(small / "a", bad)
+    with (bad / "video_001" / "particles.csv").open("ab") as fh:
+        fh.write(b"x")
+    out = tmp_path / "ctc"
+    assert main(["export-ctc", str(bad), "--out", str(out)]) == 2
+    assert "video_001" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
+
+
 @pytest.mark.parametrize(
     "argv,expected",
     [

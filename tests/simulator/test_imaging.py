@@ -122,6 +122,13 @@ def test_measured_mtf_in_a_simulation(real_dir):
         Simulation(_cfg("detector.mtf_file='/nope.mat'"), seed=1)
 
 
+def test_measured_mtf_with_a_zero_centre_is_refused(tmp_path):
+    """A matrix whose zero frequency is 0 would divide by zero and write black frames."""
+    np.save(tmp_path / "zero.npy", np.zeros((8, 8)))
+    with pytest.raises(ConfigError, match=r"zero.npy'.*centre \(zero frequency\) is 0.0; expected a positive"):
+        load_mtf_matrix(str(tmp_path / "zero.npy"))
+
+
 @pytest.mark.parametrize("engine", ["numba", "numpy"])
 def test_ideal_record_is_the_poisson_sampler(engine):
     lam = np.full((64, 64), 7.5)
