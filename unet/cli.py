@@ -104,6 +104,11 @@ def _train(args: argparse.Namespace) -> int:
     ):
         if not ok:
             raise UserError(f"{option} {value}: expected {expected}")
+    bottleneck = args.batch_size * (args.crop // 2 ** args.depth) ** 2  # values per channel at the deepest stage
+    if args.norm == "batch" and bottleneck <= 1:
+        raise UserError(f"--norm batch: with --batch-size {args.batch_size}, --crop {args.crop} and --depth "
+                        f"{args.depth} the bottleneck holds one value per channel, which batch normalisation cannot "
+                        "normalise; expected a larger --crop or --batch-size, a smaller --depth, or another --norm")
     if args.workers is None:
         args.workers = default_workers(args.device)
     if args.threads:

@@ -115,6 +115,10 @@ def predict_logits(
         f1@0.5 0.79 -> 0.90 at dose 400 with a model trained without it.  Models trained with a
         margin (``nanoaq train --margin``) see the same mirrored frames in training; use theirs
         (:func:`unet.method.segment` does).
+    percentiles : (low, high) or None
+        Per-frame percentiles (%) mapped to 0 and 1 (:func:`unet.normalize.normalize_frames`); None: its
+        default.  Use the model's, recorded in its JSON's ``normalization`` (:func:`unet.method.segment`
+        does).
     tta : bool
         Average the logits of the frame's 8 rotations and mirror images (module docstring).
 

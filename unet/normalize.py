@@ -4,12 +4,16 @@ Frames of any dtype (uint8 real camera frames, uint16 simulated ones, float) are
 with the background near 0 and particles positive and of order 1, whatever the imaging mode:
 bright-field frames (dark particles) are inverted so particles are always bright.  Each frame is
 scaled by robust percentiles, so the model sees the same range on simulated and real frames,
-at any dose and gain.
+at any dose and gain.  Pixels that are not finite (NaN or infinite: dead or saturated pixels of a
+float frame, gaps of a stitched one) are set to the median of the frame's finite pixels, so they
+look like background and do not spoil the percentiles (one NaN made every pixel NaN).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from simulator.errors import UserError
 
 __all__ = ["normalize_frames", "DEFAULT_PERCENTILES"]
 
@@ -42,7 +46,13 @@ def normalize_frames(
 
     Returns
     -------
-    (T, Y, X) or (Y, X) float32
+    (T, Y, X) or (Y, X) float32; a pixel that is NaN or infinite (also after conversion to float32)
+    is set to the median of the frame's finite pixels before it is scaled.
+
+    Raises
+    ------
+    UserError
+        A frame with no finite pixel at all (one line naming the frame).
     """
     arr = np.asarray(frames)
     if arr.ndim not in (2, 3):
@@ -54,6 +64,11 @@ def normalize_frames(
         np.negative(x, out=x)
     for t in range(x.shape[0]):
         frame = x[t]
+        bad = ~np.isfinite(frame)
+        if bad.any():
+            if bad.all():
+                raise UserError(f"frame {t}: no finite pixel (all NaN or infinite); expected intensities")
+            frame[bad] = np.median(frame[~bad])
         step = max(1, int(np.sqrt(frame.size / _MAX_SAMPLES)))
         lo, hi = np.percentile(frame[::step, ::step], percentiles)
         scale = hi - lo if hi > lo else 1.0

@@ -157,7 +157,9 @@ def _read_log(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     with path.open() as fh:
-        return [{k: (float(v) if v != "" else "") for k, v in row.items()} for row in csv.DictReader(fh)]
+        # step as an integer, as written ("1", not "1.0"); int(float()) also reads logs written as "1.0"
+        return [{k: ("" if v == "" else int(float(v)) if k == "step" else float(v)) for k, v in row.items()}
+                for row in csv.DictReader(fh)]
 
 
 #: Options that may change when a run is resumed: more steps (the run continues, its schedule
@@ -203,6 +205,8 @@ def train(
     ``if __name__ == "__main__":`` (the workers are spawned and import the script; ``nanoaq train``
     does).
 
+    ``resume``: continue from ``out/checkpoint.pt`` (a missing or empty ``out`` starts afresh; a
+    non-empty one without a checkpoint, or ``cfg.steps`` below the checkpoint's step, is refused).
     ``stop_at``: stop after that step (>= 1, and not before a resumed checkpoint's) with a
     checkpoint and no model, as an interrupted run would (continue with ``resume=True``).  Returns the last validation scores
     ``{"val_loss": ..., "val_f1": ...}`` (empty when stopped early).
@@ -218,6 +222,9 @@ def train(
         raise UserError(f"--out {out}: is a file; expected a folder for the model")
     if out.exists() and any(out.iterdir()) and not resume:
         raise UserError(f"--out {out}: folder exists and is not empty (use --resume to continue it)")
+    if resume and out.exists() and any(out.iterdir()) and not ckpt_path.is_file():
+        raise UserError(f"--resume {out}: the folder is not empty and holds no checkpoint.pt to continue from; "
+                        "expected a folder that nanoaq train wrote, or a new --out")
     source = source or SimulatedClips(cfg.presets or None)
     # user errors in --data before anything is written
     disk = DiskFrames(cfg.data, margin=cfg.margin, foreground_fraction=cfg.foreground_fraction) if cfg.data else None
@@ -245,6 +252,9 @@ def train(
         if stop_at is not None and stop_at < start:
             raise UserError(f"--stop-at {stop_at}: the checkpoint in {out} is already at step {start}; "
                             "expected that step or a later one")
+        if cfg.steps < start:  # else the checkpoint's weights would be saved as a model of cfg.steps steps
+            raise UserError(f"--steps {cfg.steps}: the checkpoint in {out} is already at step {start}; "
+                            "expected that many steps or more")
         if "torch_rng" in state:  # dropout masks continue as in an uninterrupted run
             torch.set_rng_state(state["torch_rng"].cpu())  # mapped to the device with the rest
         if dev.type == "cuda" and "cuda_rng" in state:  # dropout on the GPU draws from the GPU's generator

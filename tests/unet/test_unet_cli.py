@@ -23,6 +23,8 @@ from benchmark.cli import main
     (["--foreground-fraction", "1.5"], "--foreground-fraction 1.5: expected between 0 and 1"),
     (["--foreground-fraction", "0.3"], "--foreground-fraction 0.3: applies to the crops of --data"),
     (["--workers", "-1"], "--workers -1: expected 0 or more processes"),
+    (["--depth", "4", "--crop", "16", "--batch-size", "1"],
+     "--norm batch: with --batch-size 1, --crop 16 and --depth 4 the bottleneck holds one value per channel"),
 ])
 def test_train_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str) -> None:
     assert main(["train", "--out", str(tmp_path / "m"), "--steps", "1", *extra]) == 2

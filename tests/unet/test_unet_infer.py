@@ -100,14 +100,38 @@ def test_segment_refuses_parameters_out_of_range(params: dict, message: str) -> 
         validate_params(segment, params, method="unet")
 
 
-def test_bench_refuses_a_bad_unet_parameter_before_generating_the_suite(tmp_path, capsys, monkeypatch) -> None:
+@pytest.mark.parametrize(("params", "message"), [
+    ('{"tile": 0}', "method unet: parameter 'tile' = 0 is not allowed"),
+    ('{"model": "no_such"}', "method unet: parameter 'model': model no_such: not found; expected a MODELDIR"),
+    ('{"model": 3}', "method unet: parameter 'model' = 3 is not allowed; expected a MODELDIR or .safetensors path"),
+])
+def test_bench_refuses_a_bad_unet_parameter_before_generating_the_suite(tmp_path, capsys, monkeypatch, params,
+                                                                        message) -> None:
     def generate(*args, **kwargs):
         raise AssertionError("the suite was generated before the parameters were checked")
 
     monkeypatch.setattr("benchmark.suite.generate_suite", generate)
-    assert main(["bench", "--methods", "unet", "--params", '{"tile": 0}', "--out", str(tmp_path / "r.json"),
+    assert main(["bench", "--methods", "unet", "--params", params, "--out", str(tmp_path / "r.json"),
                  "--quiet"]) == 2
-    assert "method unet: parameter 'tile' = 0 is not allowed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_check_params_reads_the_model_config_but_not_its_weights(tmp_path, monkeypatch) -> None:
+    import unet.io
+
+    save_model(tmp_path / "m", _model(), {"postprocess": {"threshold": "0.5"}})
+    save_model(tmp_path / "ok", _model(), {})
+
+    def load_file(*args, **kwargs):
+        raise AssertionError("the weights were read")
+
+    monkeypatch.setattr(unet.io, "load_file", load_file)
+    validate_params(segment, {"model": str(tmp_path / "ok")}, method="unet")
+    validate_params(segment, {"model": None}, method="unet")  # the shipped model
+    with pytest.raises(UserError, match=re.escape(f"method unet: parameter 'model': model config "
+                                                  f"{tmp_path / 'm' / 'model.json'}: postprocess.threshold")):
+        validate_params(segment, {"model": str(tmp_path / "m")}, method="unet")
 
 
 def test_segment_cuts_an_overlap_beyond_half_a_tile() -> None:
@@ -222,6 +246,29 @@ def test_segment_uses_the_margin_the_model_was_trained_with(tmp_path, monkeypatc
     unet.method.segment(video, meta, model=tmp_path / "m", margin=3)
     unet.method.segment(video, meta, model=model)
     assert seen == [8, 0, 3, 0]
+
+
+def test_segment_normalizes_with_the_percentiles_of_the_model(tmp_path, monkeypatch) -> None:
+    """model.json's ``normalization.percentiles`` (once written and never read) reach the normalisation."""
+    import unet.infer
+    import unet.method
+    from unet.normalize import DEFAULT_PERCENTILES
+
+    seen: list[tuple[float, float]] = []
+    normalize = unet.infer.normalize_frames
+
+    def spy(frames, *, percentiles=DEFAULT_PERCENTILES, **kw):
+        seen.append(tuple(percentiles))
+        return normalize(frames, percentiles=percentiles, **kw)
+
+    monkeypatch.setattr(unet.infer, "normalize_frames", spy)
+    model, video = _model(), _video((1, 40, 48))
+    meta = VideoMeta("v", video.shape, 1.0, 0.1)
+    save_model(tmp_path / "m", model, {"normalization": {"percentiles": [5.0, 95.0], "invert_bright_field": True}})
+    save_model(tmp_path / "old", model, {})
+    for m in (tmp_path / "m", tmp_path / "old", None, model):
+        unet.method.segment(video, meta, model=m, tile=48)
+    assert seen == [(5.0, 95.0), (1.0, 99.8), (1.0, 99.8), (1.0, 99.8)]  # the default: the shipped model's
 
 
 def _views(a: np.ndarray) -> list[np.ndarray]:

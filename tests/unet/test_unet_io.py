@@ -69,3 +69,38 @@ def test_bad_model_folders(tmp_path: Path) -> None:
     (tmp_path / "p" / CONFIG_NAME).write_text(json.dumps(cfg | {"architecture": _model().hparams}))
     with pytest.raises(UserError, match="not a safetensors file"):
         load_model(tmp_path / "p")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"postprocess": {"threshold": 0.5, "foo": 1}}, "unknown postprocess key 'foo'; expected some of threshold"),
+    ({"postprocess": {"threshold": "0.5"}}, 'postprocess.threshold = "0.5"; expected a number'),
+    ({"postprocess": {"threshold": True}}, "postprocess.threshold = true; expected a number"),
+    ({"postprocess": {"min_area_px": 4.5}}, "postprocess.min_area_px = 4.5; expected an integer >= 0"),
+    ({"postprocess": {"seed_threshold": "high"}}, 'postprocess.seed_threshold = "high"; expected a number or null'),
+    ({"postprocess": [0.5]}, "postprocess = [0.5]; expected an object"),
+    ({"training": {"margin": None}}, "training.margin = null; expected an integer >= 0"),
+    ({"training": {"margin": -1}}, "training.margin = -1; expected an integer >= 0"),
+    ({"training": {"margin": 8.0}}, "training.margin = 8.0; expected an integer >= 0"),
+    ({"training": "yes"}, 'training = "yes"; expected an object'),
+    ({"normalization": {"percentiles": [99.8, 1.0]}}, "normalization.percentiles = [99.8, 1.0]; expected [low, high]"),
+    ({"normalization": {"percentiles": "1,99"}}, 'normalization.percentiles = "1,99"; expected [low, high]'),
+    ({"normalization": {"invert_bright_field": False}}, "normalization.invert_bright_field = false; expected true"),
+    ({"normalization": {"gamma": 2}}, "unknown normalization keys ['gamma']"),
+])
+def test_bad_config_fields_are_refused_when_the_model_is_loaded(tmp_path: Path, change: dict, message: str) -> None:
+    """Fields that inference uses (post-processing, trained margin, normalisation) are checked at
+    load, with the file and the field named: once a TypeError or NumPy traceback after the network
+    had run on the first frame."""
+    save_model(tmp_path / "m", _model(), change)
+    with pytest.raises(UserError) as err:
+        load_model(tmp_path / "m")
+    assert str(err.value).startswith(f"model config {tmp_path / 'm' / CONFIG_NAME}: ") and message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_valid_config_fields_load(tmp_path: Path) -> None:
+    save_model(tmp_path / "m", _model(), {"postprocess": {"threshold": 1, "seed_threshold": None, "min_area_px": 0},
+                                          "training": {"margin": 0},
+                                          "normalization": {"percentiles": [0, 100], "invert_bright_field": True}})
+    assert load_model(tmp_path / "m")[1]["postprocess"]["seed_threshold"] is None
+    load_model(None)  # the shipped model's config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from simulator.errors import UserError
 from unet.normalize import normalize_frames
 
 
@@ -43,3 +44,26 @@ def test_hot_pixels_clipped_and_bad_shape() -> None:
     assert normalize_frames(img, particles_bright=True).max() <= 3.0
     with pytest.raises(ValueError, match="expected"):
         normalize_frames(np.zeros(5), particles_bright=True)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_pixel_is_set_to_the_frame_median(value: float) -> None:
+    """A dead (NaN) or infinite pixel of a float frame looks like background: once a single NaN made
+    the percentiles, and so every pixel and every logit, NaN (0 objects found)."""
+    img, _ = _scene(False)
+    frames = np.stack([img, img]).astype(np.float32)
+    bad = frames.copy()
+    bad[1, 5, 7] = value
+    fixed = frames.copy()
+    fixed[1, 5, 7] = np.median(np.delete(frames[1].ravel(), 5 * 64 + 7))
+    out = normalize_frames(bad, particles_bright=False)
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(out, normalize_frames(fixed, particles_bright=False))
+    np.testing.assert_array_equal(out[0], normalize_frames(frames, particles_bright=False)[0])
+
+
+def test_a_frame_without_a_finite_pixel_is_refused() -> None:
+    frames = np.ones((3, 8, 8))
+    frames[1] = np.nan
+    with pytest.raises(UserError, match=r"^frame 1: no finite pixel \(all NaN or infinite\)"):
+        normalize_frames(frames, particles_bright=True)

@@ -62,7 +62,7 @@ def test_tiny_training_learns(tmp_path: Path, renamed: list[Path]) -> None:
     # resume of a finished run with more steps: continues from the checkpoint at step 60 up to 64
     train(tmp_path / "m", _cfg(steps=64, val_every=4), source=disc_clips, progress=False, resume=True)
     rows = list(csv.DictReader((tmp_path / "m" / "train_log.csv").open()))
-    assert [int(float(r["step"])) for r in rows] == list(range(1, 65))
+    assert [r["step"] for r in rows] == [str(i) for i in range(1, 65)]  # "1", not "1.0", after a resume
     assert json.loads((tmp_path / "m" / "model.json").read_text())["training"]["steps"] == 64
 
 
@@ -257,6 +257,27 @@ def test_resume_refuses_a_corrupt_checkpoint_and_a_stop_before_it(tmp_path: Path
     torch.save({"step": 4}, ckpt)
     with pytest.raises(UserError, match="not a checkpoint of nanoaq train"):
         train(out, cfg, source=disc_clips, progress=False, resume=True)
+    ckpt.write_bytes(whole)
+    before = {f.name: f.read_bytes() for f in out.iterdir()}
+    with pytest.raises(UserError, match=r"--steps 3: the checkpoint in .* is already at step 4; expected that many"):
+        train(out, _cfg(steps=3, val_every=4, crop=32, base_width=4, val_clips=2), source=disc_clips,
+              progress=False, resume=True)
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
     with pytest.raises(UserError, match="--stop-at 0: expected a step >= 1"):
         train(tmp_path / "new", cfg, source=disc_clips, progress=False, stop_at=0)
     assert not (tmp_path / "new").exists()
+
+
+def test_resume_into_a_folder_without_a_checkpoint_is_refused(tmp_path: Path) -> None:
+    """Once it trained from scratch and wrote its model over the folder's (of any architecture)."""
+    cfg = _cfg(steps=2, val_every=2, crop=32, base_width=4, val_clips=1)
+    out = tmp_path / "m"
+    out.mkdir()
+    (out / "model.json").write_text("{}")
+    with pytest.raises(UserError, match=re.escape(f"--resume {out}: the folder is not empty and holds no "
+                                                  "checkpoint.pt")):
+        train(out, cfg, source=disc_clips, progress=False, resume=True)
+    assert [p.name for p in out.iterdir()] == ["model.json"] and (out / "model.json").read_text() == "{}"
+    # a missing or empty folder starts afresh
+    train(tmp_path / "new", cfg, source=disc_clips, progress=False, resume=True)
+    assert (tmp_path / "new" / "model.safetensors").is_file()
