@@ -126,6 +126,9 @@ def tiff_info(path: str | Path) -> tuple[tuple[int, ...], np.dtype, dict]:
         with _tifffile_errors(path), tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             shape, dtype = tuple(series.shape), np.dtype(series.dtype)
+            if "S" in series.axes:  # samples per pixel: an RGB(A) image would be read as frames of 3 columns
+                raise DatasetError(f"{path}: a colour image (axes {series.axes}, shape {shape}); expected "
+                                   "single-channel frames (convert it to grayscale)")
             phys: dict = {}
             if tif.ome_metadata:
                 ome = tifffile.xml2dict(tif.ome_metadata).get("OME", {})

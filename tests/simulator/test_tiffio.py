@@ -90,3 +90,14 @@ def test_unknown_ome_unit_is_a_one_line_error(tmp_path):
                      metadata={"axes": "TYX", "PhysicalSizeX": 1.0, "PhysicalSizeXUnit": "ly"})
     with pytest.raises(DatasetError, match=r"x.ome.tif: OME PhysicalSizeXUnit 'ly' is not a unit we read"):
         tiff_info(path)
+
+
+def test_a_colour_image_is_refused_not_read_as_frames(tmp_path):
+    """An RGB TIFF (Y, X, 3) would otherwise be read as Y frames of X × 3 px."""
+    path = tmp_path / "rgb.tif"
+    tifffile.imwrite(path, np.zeros((70, 90, 3), np.uint8), photometric="rgb")
+    with pytest.raises(DatasetError, match=r"rgb.tif: a colour image \(axes YXS, shape \(70, 90, 3\)\); expected single"):
+        read_tiff(path)
+    grey = tmp_path / "grey.tif"  # three grayscale frames of the same shape stay frames
+    tifffile.imwrite(grey, np.zeros((3, 70, 90), np.uint8), photometric="minisblack")
+    assert read_tiff(grey).shape == (3, 70, 90)
