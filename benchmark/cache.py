@@ -4,18 +4,22 @@ Each scored video is stored as soon as it is done, in a folder beside the result
 (``<out dir>/.<out name>.cache/<key>/<task>/<video_id>/``: ``result.json`` and ``labels.npy``),
 written to a temporary name and renamed, so that a crash never leaves a half entry.  The key is
 the sha256 of the suite checksum, the method's name, parameters and version, the nanoaquarium
-version, the sha256 of the method's source file and that of the scoring code (the matching, the
-metrics, the scoring of a video, the peak-memory measure): a run with anything different does not
-reuse an entry, so a bench resumed across a change of the scoring does not mix two kinds of result.  When the results file has been written the cache is removed, so a finished bench
-leaves nothing behind and the next run computes afresh.  Reused entries keep the time and peak
-memory measured when they were computed.
+version, the sha256 of the method's source file and those of the scoring code (every module of the
+project that :mod:`benchmark.score` imports, directly or through others: :func:`_scoring_modules`):
+a run with anything different does not reuse an entry, so a bench resumed across a change of the
+scoring does not mix two kinds of result.  When the results file has been written the cache is
+removed, so a finished bench leaves nothing behind and the next run computes afresh.  Reused
+entries keep the time and peak memory measured when they were computed.
 
 ``labels.npy`` is read with ``allow_pickle=False``: a cache entry cannot smuggle code in.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import importlib
+import importlib.util
 import inspect
 import json
 import logging
@@ -55,15 +59,41 @@ def _source_digest(obj: Callable[..., Any] | ModuleType) -> str:
     return hashlib.sha256(Path(source).read_bytes()).hexdigest()
 
 
+def _scoring_modules() -> list[str]:
+    """Every module of the project's packages (those beside ``benchmark/``) that
+    :mod:`benchmark.score` imports, directly or through others (parent packages included), sorted.
+
+    The import statements are read from the files (:mod:`ast`, those inside functions included),
+    not from what this process happens to have imported, so the list is the same in every run.
+    """
+    root = Path(__file__).resolve().parents[1]
+    found: set[str] = set()
+    todo = ["benchmark.score"]
+    while todo:
+        name = todo.pop()
+        base = root.joinpath(*name.split("."))
+        path = next((f for f in (base.with_suffix(".py"), base / "__init__.py") if f.is_file()), None)
+        if name in found or path is None:
+            continue  # seen, outside the project, or a name imported from a module
+        found.add(name)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        todo += [name.rsplit(".", k)[0] for k in range(1, name.count(".") + 1)]  # run when it is imported
+        for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                todo += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                module = importlib.util.resolve_name("." * node.level + (node.module or ""), package) \
+                    if node.level else node.module or ""
+                todo += [module, *(f"{module}.{a.name}" for a in node.names)]  # `from . import x`: a module
+    return sorted(found)
+
+
 def _scoring_digest() -> str:
-    """sha256 of the source files of the code that turns a method's labels into a result."""
-    from baselines import matching
-
-    from . import metrics, peakmem, score, tracking
-
+    """sha256 of the names and source files of the code that turns a method's labels into a result
+    (:func:`_scoring_modules`)."""
     digest = hashlib.sha256()
-    for module in (matching, metrics, tracking, score, peakmem):
-        digest.update(_source_digest(module).encode())
+    for name in _scoring_modules():
+        digest.update(f"{name} {_source_digest(importlib.import_module(name))}\n".encode())
     return digest.hexdigest()
 
 

@@ -9,7 +9,9 @@ from a frame's overlap and matching) — the registry that scoring, the report a
   (:func:`baselines.matching.match`): ``f1@0.5``, ``precision@0.5``, ``recall@0.5``,
   ``ap@0.5:0.95`` = TP/(TP+FP+FN) averaged over IoU thresholds 0.5, 0.55, …, 0.95 (the Data
   Science Bowl 2018 / StarDist definition), ``pq`` panoptic quality = (Σ IoU of matches with
-  IoU > 0.5) / (TP + FP/2 + FN/2) (Kirillov et al., CVPR 2019), ``mean_matched_iou``.
+  IoU > 0.5) / (TP + FP/2 + FN/2) (Kirillov et al., CVPR 2019), ``mean_matched_iou``.  F1, AP, PQ
+  and the mean matched IoU are 1 on a frame with neither true nor predicted objects, 0 on one with
+  objects on one side only.
 - ``seg``: the Cell Tracking Challenge SEG: for every reference object, the Jaccard index with
   the predicted object covering more than half of it (0 if none), averaged over reference
   objects (Maška et al., Bioinformatics 2014); :func:`seg_video` pools them over all frames as
@@ -175,8 +177,14 @@ def _recall(f: _Frame) -> float:
 
 
 def _mean_matched_iou(f: _Frame) -> float:
-    good = f.matching.ious >= 0.5
-    return float(f.matching.ious[good].mean()) if good.any() else 0.0
+    """Mean IoU of the pairs matched at IoU ≥ 0.5; 1.0 on a frame with neither true nor predicted
+    objects (nothing to get wrong, as F1, AP and PQ score it), 0.0 when there are objects but no
+    pair is matched, one side empty included (as F1, AP and PQ: nothing of it was recovered)."""
+    m = f.matching
+    if m.n_true == 0 and m.n_pred == 0:
+        return 1.0
+    good = m.ious >= 0.5
+    return float(m.ious[good].mean()) if good.any() else 0.0
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,19 @@
 Figures: a leaderboard, every key metric against dose per scenario for every method (where does
 each method break?), overlays of frames with true-positive, missed and false detections, and a
 gallery of each method's worst frames.  Only the results files are read, plus the suite's data
-and the predictions they point to (for the overlays, when those folders still exist).
+and the predictions they point to (for the overlays, when those folders still exist).  Like
+``realism`` (:func:`benchmark.realism.realism`), the report is written into a temporary
+``.<out>.*.partial`` folder beside ``out`` and its files moved into ``out`` when all are written,
+so that a failure leaves no half report.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import os
+import shutil
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,7 +23,7 @@ import numpy as np
 
 from baselines.matching import match
 from simulator.dataset import open_dataset, read_predictions
-from simulator.outfile import write_atomic
+from simulator.errors import DatasetError, UserError
 from simulator.preview import label_outlines
 
 from .metrics import METRICS
@@ -114,7 +120,7 @@ def _metric_vs_dose(results: list[Results], metric: str, path: Path) -> Path:
     axes[0, 0].set_ylabel(metric)
     axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside the data
     fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    fig.savefig(path, format="png", dpi=100)
     plt.close(fig)
     return path
 
@@ -154,19 +160,39 @@ class _Frames:
         self._video: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
     def overlay(self, task: str, vid: str, t: int) -> np.ndarray:
-        base, preds = Path(self.r.suite.path), Path(self.r.predictions)
+        data, pred_root = _sources(self.r, task)
         if (task, vid) not in self._video:
-            ds = open_dataset(base / task if (base / task / "dataset.json").is_file() else base)
+            ds = open_dataset(data)
             self._video[task, vid] = ds.frames(vid), ds.labels(vid)
-        pred_root = preds / task if (preds / task).is_dir() else preds
         if pred_root not in self._pred:
             self._pred[pred_root] = read_predictions(pred_root)
         frames, labels = self._video[task, vid]
         return _overlay_rgb(frames[t], labels[t].astype(np.int64), self._pred[pred_root][vid][t].astype(np.int64))
 
 
+def _sources(r: Results, task: str) -> tuple[Path, Path]:
+    """The dataset and the prediction folder of ``task`` in a run (a suite's task folders, or one
+    dataset's)."""
+    base, preds = Path(r.suite.path), Path(r.predictions)
+    return (base / task if (base / task / "dataset.json").is_file() else base,
+            preds / task if (preds / task).is_dir() else preds)
+
+
 def _has_frames(r: Results) -> bool:
     return bool(r.predictions and r.suite.path and Path(r.predictions).is_dir() and Path(r.suite.path).is_dir())
+
+
+def _check_frames(r: Results, results_file: Path) -> None:
+    """A DatasetError naming the folder and video when a run's overlays would miss a scored video."""
+    if not _has_frames(r):
+        return  # no overlays for this run
+    for v in r.videos:
+        data, pred_root = _sources(r, v.task)
+        if v.video_id not in open_dataset(data).video_ids:
+            raise DatasetError(f"{data}: no video {v.video_id}, which {results_file} scored")
+        if not any((pred_root / v.video_id / name).is_file() for name in ("labels.ome.tif", "labels.tif")):
+            raise DatasetError(f"{pred_root}: no prediction for video {v.video_id} ({v.video_id}/labels.ome.tif or "
+                               f"labels.tif), which {results_file} scored")
 
 
 def _gallery(r: Results, frames: _Frames, path: Path, n: int = 6) -> Path | None:
@@ -181,7 +207,7 @@ def _gallery(r: Results, frames: _Frames, path: Path, n: int = 6) -> Path | None
         ax.axis("off")
     fig.suptitle(f"{r.method.name}: worst frames (green: matched, red: missed, yellow: false)", fontsize=9)
     fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    fig.savefig(path, format="png", dpi=100)
     plt.close(fig)
     return path
 
@@ -210,16 +236,43 @@ def _dose_grid(r: Results, frames: _Frames, path: Path) -> Path | None:
     fig.suptitle(f"{r.method.name}: first frame of each task (green: matched, red: missed, yellow: false)",
                  fontsize=9)
     fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    fig.savefig(path, format="png", dpi=90)
     plt.close(fig)
     return path
 
 
 def write_report(results_files: list[str | Path], out: str | Path) -> dict[str, Path]:
-    """Write ``report.md``, ``report.html`` and the PNG figures into ``out``; return their paths."""
-    results = [r for p in results_files for r in load_results(p)]
+    """Write ``report.md``, ``report.html`` and the PNG figures into the folder ``out`` (created if
+    need be, its other files kept); return their paths.
+
+    Raises
+    ------
+    UserError
+        ``out`` is a file; a results file is unreadable (DatasetError), or the predictions or data
+        it points to lack a video it scored (DatasetError, naming the folder and the video).
+        Checked before anything is written.
+    """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: is a file; expected a folder for the report")
+    runs = [(Path(p), r) for p in results_files for r in load_results(p)]
+    for p, r in runs:
+        _check_frames(r, p)
+    results = [r for _, r in runs]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        names = _write_report(results, partial)
+        out.mkdir(exist_ok=True)
+        for f in sorted(partial.iterdir()):
+            os.replace(f, out / f.name)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return {k: out / name for k, name in names.items()}
+
+
+def _write_report(results: list[Results], out: Path) -> dict[str, str]:
+    """Write the report's files into the (empty, temporary) folder ``out``; return their names."""
     figs: list[tuple[str, Path]] = []
     for metric in ("f1@0.5", "ap@0.5:0.95", "seg", "tra"):
         name = metric.replace("@", "_at_").replace(":", "-")
@@ -243,7 +296,7 @@ def write_report(results_files: list[str | Path], out: str | Path) -> dict[str, 
     for title, p in figs:
         md += ["", f"## {title}", "", f"![{title}]({p.name})"]
     md += ["", f"## {glossary[0]}", "", *_md_table(*glossary[1:])]
-    write_atomic(out / "report.md", "\n".join(md) + "\n")
+    (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
 
     def img(p: Path) -> str:
         return "data:image/png;base64," + base64.b64encode(p.read_bytes()).decode()
@@ -256,5 +309,5 @@ def write_report(results_files: list[str | Path], out: str | Path) -> dict[str, 
             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
             "img{max-width:100%}</style></head><body><h1>nanoaquarium benchmark report</h1>"
             f"<p>Suite: {html.escape(', '.join(suites))}</p>{body}</body></html>")
-    write_atomic(out / "report.html", page)
-    return {"html": out / "report.html", "md": out / "report.md", **{p.stem: p for _, p in figs}}
+    (out / "report.html").write_text(page, encoding="utf-8")
+    return {"html": "report.html", "md": "report.md", **{p.stem: p.name for _, p in figs}}

@@ -40,7 +40,7 @@ def _reference(true: np.ndarray, pred: np.ndarray, px: float) -> dict[str, float
         "recall@0.5": 1.0 if nt == 0 else tp(0.5) / nt,
         "ap@0.5:0.95": 1.0 if both_empty else float(np.mean(
             [tp(th) / (nt + npr - tp(th)) for th in np.round(np.arange(0.5, 0.951, 0.05), 2)])),
-        "mean_matched_iou": float(ious[ious >= 0.5].mean()) if (ious >= 0.5).any() else 0.0,
+        "mean_matched_iou": 1.0 if both_empty else (float(ious[ious >= 0.5].mean()) if (ious >= 0.5).any() else 0.0),
     }
     good = ious > 0.5
     denom = good.sum() + 0.5 * (npr - good.sum()) + 0.5 * (nt - good.sum())

@@ -1,5 +1,5 @@
 """Physics recovery metrics with known answers: Boltzmann inversion of uniform points (U = 0),
-an exclusion zone, etch rates of shrinking rectangles."""
+an exclusion zone, etch rates of shrinking rectangles and of simulated rods."""
 
 from __future__ import annotations
 
@@ -72,6 +72,52 @@ def test_etch_rate_of_shrinking_rectangles():
     assert np.isnan(etch_rate_rel_error(still, frozen))
 
 
+def test_area_rate_follows_tracks_and_leaves_out_the_border():
+    """A still rectangle of 300 px and one of 100 px that leaves the field through the right edge
+    after frame 3: the frame's mean area falls (what the rate used to measure), no track's area does."""
+    labels = np.zeros((8, 30, 60), np.int64)
+    labels[:, 10:20, 5:35] = 1
+    labels[:, 2:7, 45:60] = 2                 # on the border throughout: never counted
+    labels[:4, 22:27, 38:58] = 3
+    for k in range(4, 8):                     # cut by the edge from frame 4 on
+        labels[k, 22:27, 38 + 5 * (k - 3):] = 3
+    assert area_rate(labels, pixel_size_nm=1.0, frame_interval_s=1.0) == 0.0
+    labels[labels == 1] = 0
+    for k in range(8):                        # a shrinking one instead (-20 px/frame)
+        labels[k, 10:20, 5:35 - 2 * k] = 1
+    # one slope for both tracks, each weighing by its spread in time: Σ(t - mean)² = 42 and 5
+    assert area_rate(labels, pixel_size_nm=1.0, frame_interval_s=1.0) == pytest.approx(-20 * 42 / 47)
+    assert np.isnan(area_rate(labels[:1], pixel_size_nm=1.0, frame_interval_s=1.0))
+
+
+@pytest.fixture(scope="module")
+def etching():
+    """A short etching-rods clip (rods cut by the border included) and prisms that do not etch."""
+    from simulator.config import load_config
+    from simulator.simulate import simulate_video
+
+    small = ["video.frames=6", "video.height_px=128", "video.width_px=128", "detector.model=ideal"]
+    return (simulate_video(load_config("etching-rods", overrides=small), seed=3),
+            simulate_video(load_config("brownian-prisms", overrides=small), seed=1))
+
+
+def test_etch_rate_truth_scores_zero_and_prisms_are_not_etched(etching):
+    rods, prisms = etching
+    true = rods.labels.astype(np.int64)
+    edge = np.concatenate([true[:, 0], true[:, -1], true[:, :, 0], true[:, :, -1]], axis=None)
+    assert np.any(edge > 0), "the clip should hold rods cut by the border"
+    assert etch_rate_rel_error(rods, true) == pytest.approx(0.0, abs=1e-12)  # was 0.98 against the table
+    # the label estimate agrees with the table's outline areas (rasterisation apart)
+    dt = rods.meta.frame_interval_s
+    ids = {int(r["id"]) for r in rods.particles}
+    table = np.mean([np.polyfit([r["frame"] * dt for r in rods.particles if r["id"] == i],
+                                [r["area_nm2"] for r in rods.particles if r["id"] == i], 1)[0]
+                     for i in ids if sum(r["id"] == i for r in rods.particles) > 1])
+    assert area_rate(true, pixel_size_nm=1.0, frame_interval_s=dt) == pytest.approx(table, rel=0.2)
+    assert etch_rate_rel_error(rods, np.zeros_like(true)) == 1.0
+    assert np.isnan(etch_rate_rel_error(prisms, prisms.labels.astype(np.int64)))  # was 0.18–0.58
+
+
 def test_potential_error_perfect_zero_and_nan_without_potential():
     rng = np.random.default_rng(1)
     labels = np.zeros((200, 64, 64), np.uint32)
@@ -81,10 +127,18 @@ def test_potential_error_perfect_zero_and_nan_without_potential():
     meta = VideoMeta(video_id="v", shape=labels.shape, pixel_size_nm=1.0, frame_interval_s=1.0)
     flat = [{"r_nm": r, "U_kT": 0.0} for r in np.linspace(2, 40, 20)]  # an ideal gas
     v = Video(meta=meta, frames=np.zeros(labels.shape, np.uint16), labels=labels, potential=flat)
-    assert potential_rel_error(v, labels.astype(np.int64)) < 0.15
-    deep = [{"r_nm": r, "U_kT": -3.0} for r in np.linspace(2, 40, 20)]
-    far = Video(meta=meta, frames=v.frames, labels=labels, potential=deep)
-    assert potential_rel_error(far, labels.astype(np.int64)) == pytest.approx(1.0, abs=0.1)
+    # the truth is the same inversion of the true labels: a perfect segmentation scores 0 exactly
+    assert potential_rel_error(v, labels.astype(np.int64)) == 0.0
+    # every point pushed into the top-left quarter: pairs crowd at short range, U falls there
+    squeezed = np.zeros_like(labels)
+    for t, y, x in zip(*np.nonzero(labels)):
+        squeezed[t, y // 2, x // 2] = labels[t, y, x]
+    assert potential_rel_error(v, squeezed.astype(np.int64)) > 0.5
+    # nothing found, or one object per frame (no pair): the worst score, not "not scored"
+    one = np.zeros(labels.shape, np.int64)
+    one[:, 30:33, 30:33] = 1
+    assert potential_rel_error(v, np.zeros(labels.shape, np.int64)) == 1.0
+    assert potential_rel_error(v, one) == 1.0
     assert np.isnan(potential_rel_error(Video(meta=meta, frames=v.frames, labels=labels), labels.astype(np.int64)))
 
 

@@ -12,7 +12,7 @@ from skimage import draw
 
 from benchmark.cli import main
 from benchmark.gate import compare
-from benchmark.metrics import FRAME_METRICS, frame_metrics, seg_video
+from benchmark.metrics import FRAME_METRICS, frame_metrics, seg_video, video_metrics
 from benchmark.results import load_results, save_results
 from benchmark.score import check_prediction, score_video
 from benchmark.tracking import ctc_det_tra, labels_persist, link_by_overlap, split_at_gaps
@@ -85,6 +85,18 @@ def test_two_discs_with_known_overlap():
     assert m["centroid_error_nm"] == pytest.approx(5.0)
 
 
+def test_an_empty_frame_found_empty_is_perfect_for_every_instance_metric():
+    v = np.zeros((2, 20, 20), np.int64)
+    v[1, 5:10, 5:10] = 1  # frame 0 before nucleation, one particle in frame 1
+    per, _ = video_metrics(v, v.copy())
+    for name in ("f1@0.5", "ap@0.5:0.95", "pq", "mean_matched_iou"):
+        assert [p[name] for p in per] == [1.0, 1.0], name  # mean_matched_iou was 0.0 on frame 0
+    # objects on one side only: nothing recovered, 0 for all four
+    for a, b in ((v, np.zeros_like(v)), (np.zeros_like(v), v)):
+        per, _ = video_metrics(a, b)
+        assert [per[1][n] for n in ("f1@0.5", "ap@0.5:0.95", "pq", "mean_matched_iou")] == [0.0] * 4
+
+
 def test_seg_det_tra_agree_with_py_ctcmetrics(video, tmp_path):
     from ctc_metrics.scripts.evaluate import evaluate_sequence
 
@@ -114,6 +126,44 @@ def test_per_frame_labels_are_linked_into_tracks(video):
     assert labels_persist(true) and not labels_persist(shuffled)
     linked = link_by_overlap(shuffled)
     assert ctc_det_tra(true, linked)["tra"] == pytest.approx(1.0)
+
+
+def _squares(T=4):
+    """Four 10-px squares drifting down one pixel a frame, labels 1 … 4 in every frame."""
+    true = np.zeros((T, 64, 64), np.int64)
+    for t in range(T):
+        for i, (y, x) in enumerate([(5, 5), (5, 40), (40, 5), (40, 40)]):
+            true[t, y + t:y + t + 10, x:x + 10] = i + 1
+    return true
+
+
+def test_a_per_frame_numbering_is_linked_even_where_most_labels_agree():
+    true = _squares()
+    pred = true.copy()
+    for t in (1, 3):  # numbered anew in every frame: 3 and 4 swap ranks in odd frames
+        pred[t][true[t] == 3], pred[t][true[t] == 4] = 4, 3
+    assert not labels_persist(pred)  # half the matches keep their label: was taken as tracks, TRA 0.916
+    assert ctc_det_tra(true, link_by_overlap(pred))["tra"] == pytest.approx(1.0)
+    # Track ids change label where a merge starts a new track: still tracks, not relinked.
+    lineage = np.where(true > 2, true + 2, true)  # ids 1, 2, 5, 6
+    lineage[3][(true[3] == 1) | (true[3] == 2)] = 7  # 1 and 2 merge into 7
+    assert labels_persist(lineage)
+
+
+def test_track_ids_beyond_uint16_are_scored(video):
+    true = video.labels.astype(np.int64)
+    big = np.where(true > 0, true + 70000, 0)  # persistent ids past the CTC's uint16 masks
+    assert ctc_det_tra(true, big) == {"det": 1.0, "tra": 1.0}  # was NaN
+    assert ctc_det_tra(big, true) == {"det": 1.0, "tra": 1.0}
+
+
+def test_huge_per_frame_ids_are_linked_without_a_table_the_size_of_the_largest(video):
+    true = video.labels.astype(np.int64)
+    t = np.arange(true.shape[0])[:, None, None]
+    huge = np.where(true > 0, (t + 1) * 10**10 + true, 0)  # a new id for every object of every frame
+    m, _, linked = score_video(video, huge, where="v")  # was a MemoryError (a 3·10¹⁰-entry table)
+    assert linked and m["tra"] == pytest.approx(1.0) and m["f1@0.5"] == 1.0
+    np.testing.assert_array_equal(link_by_overlap(huge) > 0, true > 0)
 
 
 @pytest.mark.parametrize("mutate,expected", [
@@ -198,6 +248,60 @@ def test_report_renders(quick, tmp_path, renamed):
     for line in md.splitlines():
         if line.startswith("!["):
             assert (tmp_path / "rep" / line.split("(")[1].rstrip(")")).is_file()
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    """Two small brownian-prisms videos (``gt``), otsu's predictions (``p``) and their ``r.json``."""
+    root = tmp_path_factory.mktemp("scored")
+    assert main(["simulate", "--preset", "brownian-prisms", "--frames", "2", "--size", "96", "--videos", "2",
+                 "--quiet", "--workers", "1", "--out", str(root / "gt")]) == 0
+    assert main(["segment", "--method", "otsu", "--in", str(root / "gt"), "--out", str(root / "p"), "--quiet"]) == 0
+    assert main(["score", "--gt", str(root / "gt"), "--pred", str(root / "p"), "--out", str(root / "r.json"),
+                 "--quiet", "--workers", "1"]) == 0
+    return root
+
+
+def test_report_refuses_a_file_as_its_folder(scored, tmp_path, capsys):
+    target = tmp_path / "report"
+    target.write_text("keep")
+    capsys.readouterr()
+    assert main(["report", str(scored / "r.json"), "--out", str(target)]) == 2  # was a FileExistsError traceback
+    err = capsys.readouterr().err
+    assert err == f"nanoaq: error: --out {target}: is a file; expected a folder for the report\n"
+    assert target.read_text() == "keep" and list(tmp_path.iterdir()) == [target]
+
+
+def test_report_names_a_missing_prediction_and_writes_nothing(scored, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    shutil.copytree(scored / "p", tmp_path / "p")
+    data = json.loads((scored / "r.json").read_text())
+    data["runs"][0]["predictions"] = str(tmp_path / "p")
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    rep = tmp_path / "rep"
+    assert main(["report", str(tmp_path / "r.json"), "--out", str(rep)]) == 0
+    before = {f.name: f.read_bytes() for f in rep.iterdir()}
+    assert {"tasks_p.png", "worst_p.png", "report.html"} <= set(before)
+    shutil.rmtree(tmp_path / "p" / "video_001")
+    capsys.readouterr()
+    for out in (rep, tmp_path / "new"):  # was a KeyError after the dose figures and tasks_p.png were written
+        assert main(["report", str(tmp_path / "r.json"), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"nanoaq: error: {tmp_path / 'p'}: no prediction for video video_001 (video_001/labels.ome.tif "
+                       f"or labels.tif), which {tmp_path / 'r.json'} scored\n")
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["p", "r.json", "rep"]
+    assert {f.name: f.read_bytes() for f in rep.iterdir()} == before
+    # A failure while the figures are drawn leaves no file either: they go to a temporary folder first.
+    shutil.copytree(scored / "p" / "video_001", tmp_path / "p" / "video_001")
+
+    def broken(*args):
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr("benchmark.report._gallery", broken)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        main(["report", str(tmp_path / "r.json"), "--out", str(tmp_path / "new")])
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["p", "r.json", "rep"]
 
 
 def test_score_command_and_missing_video(tmp_path, capsys):
