@@ -59,8 +59,9 @@ def segment(
     tta : bool
         Test-time augmentation: average the logits of each frame's 8 rotations and mirror images
         (:mod:`unet.infer`); eight times slower.  For the shipped model on the benchmark's standard
-        tier no gain on average (mean f1@0.5 0.650 with it, 0.653 without), +0.15 over the best
-        tuned baseline in 7 instead of 6 of the 10 low-dose cells (``unet/weights/README.md``).
+        tier a gain of 0.004 on average (mean f1@0.5 0.661 with it, 0.657 without, within a cell's
+        noise), +0.15 over the best tuned baseline in 6 instead of 7 of the 10 low-dose cells
+        (``unet/weights/README.md``).
 
     Returns
     -------
