@@ -61,8 +61,8 @@ def gaussian_random_field(shape: tuple[int, int], sigma_px: float, rng: np.rando
     The noise is drawn on a grid padded by 4σ on every side and filtered through the FFT (the
     Gaussian's transfer function ``exp(−2π²σ²k²)``), so the periodic wrap of the FFT joins points
     at least 8σ apart (correlation e⁻¹⁶) and the field is not periodic on its own size; it is
-    divided by the filtered noise's exact variance, ``mean_k |T(k)|²`` (Parseval), not by its
-    sample standard deviation.  For σ of 8 px or more the grid's spacing is ``σ // 4`` px (σ of
+    divided by the filtered unit noise's exact standard deviation, ``sqrt(mean_k |T(k)|²)``
+    (Parseval), not by its sample standard deviation.  For σ of 8 px or more the grid's spacing is ``σ // 4`` px (σ of
     4 to 8 nodes, where the field's spectrum has fallen to e⁻⁷⁹ at the nodes' Nyquist frequency)
     and the field is the bicubic spline through the nodes (:class:`scipy.interpolate.RectBivariateSpline`):
     the padded grid of a large σ would otherwise hold (S + 8σ)² values for an S² field.  On
