@@ -220,9 +220,10 @@ def train(
     ckpt_path, log_path = out / "checkpoint.pt", out / "train_log.csv"
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file; expected a folder for the model")
-    if out.exists() and any(out.iterdir()) and not resume:
+    occupied = out.exists() and any(out.iterdir())
+    if occupied and not resume:
         raise UserError(f"--out {out}: folder exists and is not empty (use --resume to continue it)")
-    if resume and out.exists() and any(out.iterdir()) and not ckpt_path.is_file():
+    if occupied and not ckpt_path.is_file():  # resuming
         raise UserError(f"--resume {out}: the folder is not empty and holds no checkpoint.pt to continue from; "
                         "expected a folder that nanoaq train wrote, or a new --out")
     source = source or SimulatedClips(cfg.presets or None)
