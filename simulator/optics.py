@@ -10,11 +10,12 @@ Bright field (mass-thickness contrast)
     mean free paths ``λ_i``, :mod:`simulator.materials`; Egerton 2011, §5.6;
     de Jonge & Ross, *Nat. Nanotechnol.* 6, 695 (2011)).
 HAADF-STEM (Z contrast)
-    In the thin-specimen limit the signal is linear in the mass-thickness weighted by Z^1.7,
+    In the thin-specimen limit the signal is linear in the thickness of each material,
     ``N = N0 · η · (Σ t_i·w_i + (L − Σt)·w_water + 2·w·w_SiN)``, ``w`` the weights of
-    :attr:`simulator.materials.Material.haadf_weight` (Au = 1) and ``η`` the fraction of the
-    beam scattered onto the annular detector per nm of Au (Pennycook, *Ultramicroscopy* 30,
-    58 (1989)).
+    :attr:`simulator.materials.Material.haadf_weight` (Au = 1: the atoms' Z^1.7 summed per nm³,
+    Pennycook, *Ultramicroscopy* 30, 58 (1989)) and ``η`` the fraction of the beam scattered
+    onto the annular detector per nm of Au (``imaging.haadf_efficiency_per_nm``, by default the
+    Lenz model's, :func:`simulator.materials.haadf_fraction_per_nm`).
 Blur
     A Gaussian point-spread function whose σ grows linearly with the liquid crossed,
     ``σ = σ0 + k·L``: chromatic blur in TEM from the energy spread of electrons that lost

@@ -7,7 +7,7 @@ import pytest
 
 from simulator import optics
 from simulator.liquid import gaussian_random_field, liquid_thickness_map
-from simulator.materials import MATERIALS
+from simulator.materials import MATERIALS, haadf_fraction_per_nm, lenz_cross_section_nm2
 
 
 def test_bright_field_is_beer_lambert_and_particles_displace_liquid():
@@ -33,6 +33,52 @@ def test_haadf_is_linear_in_mass_thickness():
     assert n[0, 0] == pytest.approx(500.0 * 1e-3 * 100 * w)
     assert n[1, 1] - n[0, 0] == pytest.approx(500.0 * 1e-3 * 10 * (1 - w))
     assert MATERIALS["Au"].haadf_weight == 1.0 and MATERIALS["Pt"].haadf_weight > MATERIALS["Ag"].haadf_weight
+
+
+def test_haadf_weights_count_the_atoms_per_volume():
+    # Handbook number densities: water 1.000 g/cm3 / 18.015 g/mol, Au 19.3 / 196.97 (x N_A).
+    n_water, n_au = 1.000 / 18.015 * 6.02214e23 / 1e21, 19.3 / 196.97 * 6.02214e23 / 1e21  # per nm3
+    assert n_water == pytest.approx(33.43, rel=1e-3) and n_au == pytest.approx(59.01, rel=1e-3)
+    expected = n_water * (2 * 1**1.7 + 8**1.7) / (n_au * 79**1.7)
+    assert MATERIALS["water"].haadf_weight == pytest.approx(expected, rel=1e-3)
+    assert MATERIALS["water"].haadf_weight == pytest.approx(0.0122, abs=1e-4)
+    n_sin = 3.1 / (3 * 28.085 + 4 * 14.007) * 6.02214e23 / 1e21  # Si3N4 formula units per nm3
+    assert MATERIALS["SiN"].haadf_weight == pytest.approx(n_sin * (3 * 14**1.7 + 4 * 7**1.7) / (n_au * 79**1.7), rel=1e-3)
+
+
+@pytest.mark.parametrize("z", [1, 8, 79])
+def test_lenz_cross_section_is_the_integral_of_the_screened_rutherford_law(z):
+    from scipy.integrate import quad
+
+    kv, m0 = 200.0, 510.99895
+    gamma = 1 + kv / m0
+    lam = 1.23984198 / np.sqrt(kv * (kv + 2 * m0))  # nm
+    k0, a0 = 2 * np.pi / lam, 0.0529177
+    theta0 = z ** (1 / 3) / (k0 * a0)
+
+    def dsigma_domega(theta):  # Egerton 2011, eq. 3.2 (nm2/sr)
+        return 4 * gamma**2 * z**2 / (a0**2 * k0**4) / (theta**2 + theta0**2) ** 2
+
+    numeric = quad(lambda t: dsigma_domega(t) * 2 * np.pi * t, 0.05, 0.2, epsabs=0, epsrel=1e-10)[0]
+    assert lenz_cross_section_nm2(z, voltage_kV=kv, inner_mrad=50, outer_mrad=200) == pytest.approx(numeric, rel=1e-5)
+    # over all angles: Egerton's eq. 3.3, 1.87e-24 Z^(4/3) / beta^2 m2 (three figures)
+    beta2 = 1 - 1 / gamma**2
+    total = lenz_cross_section_nm2(z, voltage_kV=kv, inner_mrad=0.0, outer_mrad=np.inf)
+    assert total == pytest.approx(1.87e-24 * z ** (4 / 3) / beta2 * 1e18, rel=3e-3)
+
+
+def test_haadf_efficiency_of_gold_is_the_lenz_model_default():
+    from simulator.config import ImagingConfig
+
+    eta = haadf_fraction_per_nm("Au", voltage_kV=200.0)
+    assert ImagingConfig().haadf_efficiency_per_nm == pytest.approx(eta, abs=5e-5)
+    assert 0.015 < eta < 0.03
+    # fewer electrons reach a detector that starts at a larger angle, and fewer at a higher voltage
+    assert haadf_fraction_per_nm("Au", detector_mrad=(80.0, 200.0)) < eta
+    assert haadf_fraction_per_nm("Au", voltage_kV=300.0) < eta
+    # the Lenz model's own water/Au ratio is within a factor 1.6 of the Z^1.7 weight
+    ratio = haadf_fraction_per_nm("water") / eta
+    assert 1 / 1.6 < ratio / MATERIALS["water"].haadf_weight < 1.6
 
 
 def test_blur_grows_with_liquid_and_keeps_the_electrons():
