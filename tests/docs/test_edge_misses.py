@@ -1,0 +1,48 @@
+"""docs/unet/edge_misses.py: hits, misses and false positives split by the frame's edge."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from benchmark.metrics import frame_metrics
+
+_PATH = Path(__file__).resolve().parents[2] / "docs" / "unet" / "edge_misses.py"
+_spec = importlib.util.spec_from_file_location("edge_misses", _PATH)
+assert _spec is not None and _spec.loader is not None
+em = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(em)
+
+
+def test_edge_objects_are_counted_apart_and_do_not_count_when_they_do_not_care() -> None:
+    truth = np.zeros((40, 40), np.int32)
+    pred = np.zeros_like(truth)
+    truth[10:18, 10:18] = pred[10:18, 10:18] = 1  # inside, found
+    truth[25:33, 25:33] = 2                        # inside, missed
+    truth[0:3, 20:26] = 3                          # a sliver on the top edge, missed
+    pred[30:40, 0:6] = 7                           # a false positive on the edge
+    pred[20:24, 5:9] = 8                           # a false positive inside
+    counts = em.frame_counts(truth, pred)
+    assert counts == {"tp": 1, "tp_edge": 0, "fn": 1, "fn_edge": 1, "fp": 1, "fp_edge": 1}
+    scores = em.cell_scores([truth], [pred])
+    assert scores["f1"] == pytest.approx(2 / (2 + 2 + 2))     # every object counts
+    assert scores["f1_inner"] == pytest.approx(2 / (2 + 1 + 1))  # the edge objects do not care
+    # a hit on an edge object is neither a true positive inside nor a false positive
+    pred[0:3, 20:26] = 9
+    assert em.frame_counts(truth, pred) == {"tp": 1, "tp_edge": 1, "fn": 1, "fn_edge": 0, "fp": 1, "fp_edge": 1}
+    # nothing to count: 1, as the benchmark scores an empty frame
+    assert em.cell_scores([np.zeros((8, 8), np.int32)], [np.zeros((8, 8), np.int32)])["f1_inner"] == 1.0
+
+
+def test_every_object_counting_is_the_benchmarks_f1() -> None:
+    """Counted over every object, the F1 is ``frame_metrics``' f1@0.5, on random blobs."""
+    rng = np.random.default_rng(5)
+    for _ in range(15):
+        truth = ndimage.label(ndimage.gaussian_filter(rng.random((48, 48)), 2) > 0.52)[0]
+        pred = ndimage.label(ndimage.gaussian_filter(rng.random((48, 48)), 2) > 0.52)[0]
+        pred = np.where(rng.random() < 0.3, truth, pred)
+        assert em.cell_scores([truth], [pred])["f1"] == pytest.approx(frame_metrics(truth, pred)["f1@0.5"])
