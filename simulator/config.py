@@ -44,7 +44,11 @@ class _Strict(BaseModel):
 
 
 class VideoConfig(_Strict):
-    """How many videos, frames and pixels."""
+    """How many videos, frames and pixels.
+
+    Defaults (20 frames of 256 x 256 px, one video): the project's small default, a 2 s clip at
+    the default 10 frames/s; not taken from a study.
+    """
 
     count: int = Field(1, ge=1, le=100_000, description="number of videos in the dataset")
     frames: int = Field(20, ge=1, le=1_000_000, description="frames per video")
@@ -60,7 +64,9 @@ class ImagingConfig(_Strict):
     Au nanoparticles (Woehl et al., Ultramicroscopy 2013; Yao et al., ACS Cent. Sci. 2020).
     Blur: chromatic blur grows with the liquid crossed; sigma = blur_base_nm + blur_per_nm *
     thickness gives ~1 nm at 150 nm of water and ~5 nm at 1 um, the resolutions reported for
-    TEM of liquid layers by de Jonge & Ross, Nat. Nanotechnol. 6, 695 (2011), Fig. 4.
+    TEM of liquid layers by de Jonge & Ross, Nat. Nanotechnol. 6, 695 (2011), Fig. 4.  The pixel
+    of ~1 nm is that of Yao et al. 2020's simulations (its real frames: 1.727 nm/px); the
+    exposure and frame interval are the project's illustrative choice of a 10 frames/s camera.
     """
 
     mode: Literal["bright-field", "haadf"] = Field(
@@ -96,13 +102,15 @@ class DetectorConfig(_Strict):
     """Camera model (see simulator.detector for the physics and sources).
 
     Integrating-camera defaults: a scintillator-coupled CMOS at 200 kV with a read noise of a few
-    counts (Gatan OneView-class; McMullan et al., Ultramicroscopy 109, 1126 (2009)).  Its
+    counts (Gatan OneView-class; the read noise and gain of such scintillator-coupled cameras as
+    measured by McMullan et al., Ultramicroscopy 109, 1126 (2009), before OneView itself).  Its
     ``conversion_gain`` of 8 counts per electron and ``gain_spread`` of 0.5 (a noise factor 1 + s² =
     1.25) are this project's illustrative choices, on the low side of what is measured — 10-30
     counts per electron for such cameras (McMullan et al. 2009), a noise factor of about 1.5 at
     200-300 kV, s ≈ 0.7 (Meyer & Kirkland, Ultramicroscopy 75, 23 (1998)).  ``nanoaq calibrate``
     measures a camera's own gain, read noise and MTF from its frames; the MTF width and floor,
-    offset, gain non-uniformity and defect fractions are likewise illustrative.
+    offset, gain non-uniformity and defect fractions are likewise illustrative, as is the counting
+    model's ``saturation_counts_per_frame`` = 2000.
     """
 
     model: Literal["ideal", "counting", "integrating"] = Field(
@@ -122,7 +130,8 @@ class DetectorConfig(_Strict):
     hot_pixel_fraction: float = Field(1e-4, ge=0.0, le=0.1, description="integrating: fraction of hot pixels")
     dead_pixel_fraction: float = Field(1e-4, ge=0.0, le=0.1, description="integrating: fraction of dead pixels")
     saturation_counts_per_frame: float = Field(
-        2000.0, gt=0.0, description="counting: electrons per pixel per frame at which the recorded fraction falls to 1/e "
+        2000.0, gt=0.0,  # illustrative (a count per frame, not a measured camera's rate; see simulator.detector)
+        description="counting: electrons per pixel per frame at which the recorded fraction falls to 1/e "
                                  "(63 % lost; the recorded counts peak there)"
     )
     calibration: str | None = Field(
@@ -140,7 +149,13 @@ class DetectorConfig(_Strict):
 
 
 class LiquidConfig(_Strict):
-    """The liquid cell: two windows and the liquid between them (see simulator.liquid)."""
+    """The liquid cell: two windows and the liquid between them (see simulator.liquid).
+
+    Defaults: 150 nm of water between two 50 nm SiN windows, within the 50-600 nm liquid and windows of
+    tens of nm of typical LPEM cells (de Jonge & Ross, Nat. Nanotechnol. 6, 695 (2011)); the
+    bulge, window size and field offset, and the 3 nm RMS / 60 nm thickness variation, are the
+    project's illustrative values (simulator.liquid), not measurements of one cell.
+    """
 
     thickness_nm: float = Field(
         150.0, gt=0.0, le=10_000.0, description="liquid thickness at the centre of the field (nm)"
@@ -170,6 +185,10 @@ class ParticlesConfig(_Strict):
     exclusive: one file (or one list of overrides) that sets both is a ConfigError, and an override
     of one replaces the other where a preset or file set it (``--set particles.count=60`` on a
     density preset gives 60 particles; see :func:`apply_overrides`).  Without either, ``count`` = 20.
+
+    The defaults (20 Au spheres of 20 nm, 10 % size spread, corners rounded by 5 % of the edge,
+    prism tips truncated by 10 %, 2 nm placement gap) are the project's illustrative values; the
+    presets set their own, each with its source (simulator/presets/*.toml).
     """
 
     count: int = Field(20, ge=0, le=1_000_000,
@@ -188,7 +207,7 @@ class ParticlesConfig(_Strict):
     aspect_ratio: float = Field(3.0, ge=1.0, le=20.0, description="length/width of rods and bipyramids")
     aspect_ratio_cv: float = Field(
         0.0, ge=0.0, le=1.0,
-        description="coefficient of variation of the aspect ratio (shape dispersity; Au nanorod batches ~0.1-0.2)",
+        description="coefficient of variation of the aspect ratio (shape dispersity)",
     )
     corner_rounding: float = Field(
         0.05, ge=0.0, le=0.28, description="corner radius of prisms, cubes and plates (fraction of the edge; a "
@@ -254,14 +273,17 @@ class DynamicsConfig(_Strict):
     (MSD = 4 D tau (t/tau)^(2H), tau the frame interval); ``ctrw``, pinning for power-law waits
     of tail exponent ``ctrw_alpha`` (>= ``ctrw_min_wait_s``) between exponential mobile spells of
     mean ``ctrw_mobile_s``.  LPEM motion is subdiffusive: fBm-like at low dose rate and CTRW-like
-    at high dose rate (Jamali et al., PNAS 2021); the defaults H = 0.35 and alpha = 0.6 are
-    illustrative subdiffusive values of that kind, not fits.
+    at high dose rate (Jamali et al., PNAS 2021); the defaults H = 0.35 and alpha = 0.6, and the
+    CTRW's 0.05 s shortest wait and 0.2 s mobile spell, are illustrative subdiffusive values of that
+    kind, not fits.  ``substeps`` = 10 and ``blur_steps`` = 3 are numerical choices (steps per
+    frame interval; states averaged over an exposure), not physics.
 
     Interactions (simulator.dynamics.interactions; a static scene ignores them): DLVO between interaction sites plus a hard
     core and optional depletion.  Defaults: 1 mM 1:1 electrolyte (Debye length 9.6 nm), surface
     potential -30 mV (zeta potential of citrate-capped Au, -30 to -50 mV, Park & Shumaker-Parry,
     JACS 136, 1907 (2014)), Hamaker constant of Au across water 1e-19 J (0.9-3e-19 J, Parsegian &
-    Weiss, J. Colloid Interface Sci. 81, 285 (1981)), hard core 1 nm (ligand shell).  The
+    Weiss, J. Colloid Interface Sci. 81, 285 (1981)), hard core 1 nm (ligand shell); the 1 mM
+    ionic strength and the 2 nm depletant radius (when a depletant is set) are illustrative.  The
     integration sub-step keeps the fastest particle's rms random step (per axis, of the model's
     own increments: fbm's grow as dt^H; simulator.simulate.Simulation._limit_step) below
     ``max_step_nm`` = 0.5 nm, half the 1 nm hard core (at the default 1 mM the Debye length is
@@ -334,7 +356,9 @@ class ReactionsConfig(_Strict):
     Nucleation (``nucleate``) is a Poisson process; with ``merge``, particles closer than
     ``merge_gap_nm`` coalesce into one whose parents are both (``merge``), spheres into a sphere of
     the summed volume, other shapes into the convex hull of the pair with the mean thickness that
-    conserves volume.
+    conserves volume.  ``dose_rate_ref`` is the imaging default (100 e/A^2/s); the curvature gain,
+    capillary length, anisotropy, critical and nucleus radii and merge gap are illustrative values
+    that give the qualitative behaviour of the cited studies (simulator.dynamics.reactions), not fits.
     """
 
     etch_rate_nm_s: float = Field(0.0, ge=-100.0, le=100.0, description="base etch rate at dose_rate_ref (nm/s; < 0 grows)")

@@ -4,12 +4,12 @@ Bright-field mass-thickness contrast follows Beer–Lambert, ``I = I0 exp(-Σ t_
 ``λ_i`` is the effective mean free path for scattering outside the objective aperture.  Values
 are for 200–300 kV and a ~10–20 mrad objective aperture:
 
-- Au 55 nm, Ag 85 nm, Pt 50 nm, Pd 75 nm: total elastic+inelastic mean free paths scaled from
-  the Jin & Li / Iakoubovskii et al. measurements (K. Iakoubovskii, K. Mitsuishi, Y. Nakayama,
-  K. Furuya, *Microsc. Res. Tech.* 71, 626 (2008), Table 2: λ(Au)≈ 84 nm, λ(Ag) ≈ 116 nm,
-  λ(Pt) ≈ 80 nm, λ(Pd) ≈ 104 nm for inelastic scattering at 200 kV) combined with aperture-limited
-  elastic scattering, which roughly halves the effective λ for heavy elements (Egerton,
-  *Electron Energy-Loss Spectroscopy in the Electron Microscope*, 3rd ed., 2011, §5.6).
+- Au 55 nm, Ag 85 nm, Pt 50 nm, Pd 75 nm: the inelastic mean free paths measured by
+  K. Iakoubovskii, K. Mitsuishi, Y. Nakayama, K. Furuya, *Microsc. Res. Tech.* 71, 626 (2008),
+  Table 2 (λ(Au) ≈ 84 nm, λ(Ag) ≈ 116 nm, λ(Pt) ≈ 80 nm, λ(Pd) ≈ 104 nm at 200 kV), shortened to
+  0.63–0.73 of them for the elastic scattering outside the aperture, which adds most for heavy
+  elements (Egerton, *Electron Energy-Loss Spectroscopy in the Electron Microscope*, 3rd ed.,
+  2011, §5.6); the factors are the project's estimate, not a measurement.
 - Water 300 nm: de Jonge & Ross, *Nat. Nanotechnol.* 6, 695 (2011) give λ(water) ≈ 300 nm at
   200–300 kV for bright-field TEM of liquid cells.
 - SiN 140 nm: Iakoubovskii et al. 2008 (Si3N4 inelastic λ ≈ 135 nm at 200 kV).
@@ -17,6 +17,11 @@ are for 200–300 kV and a ~10–20 mrad objective aperture:
   scaled from water by density (λ ∝ 1/ρ for similar mean Z; Egerton 2011 eq. 5.2).  A particle
   displaces as much water as its own volume, so its contrast is t·(1/λ − 1/λ_water): a few
   percent for 100–200 nm particles — the case the field cannot segment today.
+
+Densities (g/cm³): Au 19.3, Ag 10.5, Pt 21.45, Pd 12.0 and water 1.00 at 20 °C (CRC Handbook of
+Chemistry and Physics, 97th ed., 2016); polystyrene 1.05 (Polymer Handbook, 4th ed., Brandrup,
+Immergut & Grulke, 1999); protein 1.35 (Fischer, Polikarpov & Craievich, *Protein Sci.* 13, 2825
+(2004)); SiN 3.1, a typical value of LPCVD silicon nitride membranes (illustrative).
 
 HAADF-STEM (single scattering onto an annular detector, linear in thickness):
 

@@ -12,9 +12,9 @@ that point to the outline (inside only):
   the long axis: a bipyramid lying on its side (an approximation of its faceted cross-section).
 
 Default proportions follow the particles studied by LPEM: Au nanoprisms of 40–100 nm edge and
-7–10 nm thickness (thickness/edge ≈ 0.1–0.25; Kim et al., *Nat. Commun.* 2017 ... and Yao et al.,
-ACS Cent. Sci. 2020), concave nanocubes (Kim et al. 2017), rods of aspect ratio 2–5 (etching
-studies, Ye et al., *Nano Lett.* 2016).
+7–10 nm thickness (thickness/edge ≈ 0.1–0.25; Kim et al., *Nat. Commun.* 8, 761 (2017), and Yao
+et al., ACS Cent. Sci. 2020), concave nanocubes (Kim et al. 2017), rods of aspect ratio 2–5
+(etching studies, Ye et al., *Science* 354, 874 (2016)).
 """
 
 from __future__ import annotations

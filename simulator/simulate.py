@@ -60,9 +60,10 @@ from .video import Table, Video, VideoMeta
 
 log = logging.getLogger(__name__)
 
-#: A counting detector is linear to a few per cent only while the expected electrons per pixel
-#: per frame stay well below its 1/e coincidence-loss level: beyond ``n_sat`` the paralysable
-#: response m = n·exp(−n/n_sat) falls with flux and the contrast inverts (Knoll 2010, §4.VII).
+#: A counting detector's paralysable response m = n·exp(−n/n_sat) falls with flux beyond ``n_sat``
+#: and the contrast inverts (Knoll 2010, §4.VII).  The simulation warns from 0.3·n_sat on, where
+#: 1 − e^−0.3 = 26 % of the counts are lost and the contrast (the slope dm/dn = (1 − n/n_sat)·e^(−n/n_sat))
+#: is down to 0.52 of a linear detector's: the project's threshold for "beyond its linear range".
 COUNTING_LINEAR_FRACTION = 0.3
 
 __all__ = ["FrameOutput", "Simulation", "simulate_video", "simulation_box"]

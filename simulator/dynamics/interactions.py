@@ -51,7 +51,9 @@ _KB = 1.380649e-23  # J/K, exact
 
 
 def debye_length_nm(ionic_strength_M: float, *, temperature_K: float = 298.15, permittivity: float = 78.4) -> float:
-    """Debye length (nm) of a 1:1 electrolyte; water's ε_r = 78.4 at 25 °C (CRC Handbook)."""
+    """Debye length (nm) of a 1:1 electrolyte; water's ε_r = 78.4 at 25 °C (CRC Handbook).  The
+    simulation calls it at its own temperature with this ε_r (at 20 °C water's is 80.1, which
+    would lengthen the Debye length by 1 %: left so, the interacting presets keep their bytes)."""
     i_m3 = ionic_strength_M * 1e3
     return float(np.sqrt(permittivity * _EPS0 * _KB * temperature_K / (2 * _NA * _E**2 * i_m3)) * 1e9)
 
