@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-_COMPARE = Path(__file__).resolve().parents[2] / "benchmarks" / "compare.py"
+from _scripts import load_script
+
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
 def _compare(monkeypatch: pytest.MonkeyPatch):
     for var in _THREAD_VARS:  # the script pins them to 1 at import: restore them after the test
         monkeypatch.setenv(var, os.environ.get(var, "1"))
-    spec = importlib.util.spec_from_file_location("nanoaq_bench_compare", _COMPARE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/compare.py", "nanoaq_bench_compare")
 
 
 def test_kept_rows_name_their_measurement(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

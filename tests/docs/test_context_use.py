@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -12,11 +9,9 @@ from scipy import ndimage
 from unet.calibrate import match_counts
 from unet.infer import context_stack
 
-_PATH = Path(__file__).resolve().parents[2] / "docs" / "unet" / "context_use.py"
-_spec = importlib.util.spec_from_file_location("context_use", _PATH)
-assert _spec is not None and _spec.loader is not None
-cu = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cu)
+from _scripts import load_script
+
+cu = load_script("docs/unet/context_use.py", "context_use")
 
 POST = {"threshold": 0.5, "seed_threshold": 0.5, "boundary_threshold": 0.9, "min_area_px": 1}
 

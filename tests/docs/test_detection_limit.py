@@ -4,7 +4,6 @@ frames of clutter and noise."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,11 +11,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-_PATH = Path(__file__).resolve().parents[2] / "docs" / "unet" / "detection_limit.py"
-_spec = importlib.util.spec_from_file_location("detection_limit", _PATH)
-assert _spec is not None and _spec.loader is not None
-dl = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(dl)
+from _scripts import load_script
+
+dl = load_script("docs/unet/detection_limit.py", "detection_limit")
 
 
 def test_hotelling_d2_is_the_separation_of_the_linear_statistic_on_poisson_frames() -> None:

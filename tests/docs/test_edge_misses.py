@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import ndimage
 
 from benchmark.metrics import frame_metrics
 
-_PATH = Path(__file__).resolve().parents[2] / "docs" / "unet" / "edge_misses.py"
-_spec = importlib.util.spec_from_file_location("edge_misses", _PATH)
-assert _spec is not None and _spec.loader is not None
-em = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(em)
+from _scripts import load_script
+
+em = load_script("docs/unet/edge_misses.py", "edge_misses")
 
 
 def test_edge_objects_are_counted_apart_and_do_not_count_when_they_do_not_care() -> None:

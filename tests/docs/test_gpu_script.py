@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +12,12 @@ from simulator.config import load_config
 from simulator.dataset import write_dataset
 from unet.model import UNet
 
-_GPU = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu.py"
+from _scripts import load_script
 
 
 @pytest.fixture
 def gpu():
-    spec = importlib.util.spec_from_file_location("nanoaq_bench_gpu", _GPU)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/gpu.py", "nanoaq_bench_gpu")
 
 
 def test_training_speed_is_taken_from_the_log_after_the_warm_up(gpu, tmp_path: Path,
