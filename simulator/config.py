@@ -82,7 +82,7 @@ class ImagingConfig(_Strict):
     blur_per_nm: float = Field(0.005, ge=0.0, le=1.0, description="blur sigma added per nm of liquid (nm/nm)")
     drift_nm_per_frame: float = Field(0.0, ge=0.0, le=100.0, description="RMS random sample drift per frame (nm)")
     # 0.0209: the Lenz model's single scattering of 1 nm of Au onto a 50-200 mrad annular detector
-    # at 200 kV (simulator.materials.haadf_fraction_per_nm; Egerton 2011, eqs. 3.1-3.3)
+    # at 200 kV (simulator.materials.haadf_fraction_per_nm; Egerton 2011, §3.1)
     haadf_efficiency_per_nm: float = Field(
         round(haadf_fraction_per_nm("Au", voltage_kV=200.0), 4), gt=0.0, le=0.1,
         description="HAADF: fraction of the beam scattered onto the detector per nm of Au",

@@ -34,7 +34,7 @@ HAADF-STEM (single scattering onto an annular detector, linear in thickness):
   :func:`haadf_fraction_per_nm` (the default of ``imaging.haadf_efficiency_per_nm``): the screened
   Rutherford cross-section of the Lenz model, integrated between the detector's inner and outer
   semi-angles (Egerton, *Electron Energy-Loss Spectroscopy in the Electron Microscope*, 3rd ed.,
-  2011, eqs. 3.1-3.3; Reimer & Kohl, *Transmission Electron Microscopy*, 5th ed., 2008, §5.1).
+  2011, §3.1; Reimer & Kohl, *Transmission Electron Microscopy*, 5th ed., 2008, ch. 5).
 """
 
 from __future__ import annotations
@@ -54,10 +54,10 @@ _AVOGADRO = 6.02214076e23  # 1/mol, SI exact
 _BOHR_NM = 0.0529177210903  # Bohr radius a0 (nm), CODATA 2018
 _ELECTRON_REST_KEV = 510.99895  # m0 c² (keV), CODATA 2018
 _HC_KEV_NM = 1.23984198  # h·c (keV nm), CODATA 2018
-#: Annular detector semi-angles (mrad) of the default HAADF efficiency: an inner angle well above
-#: the 10-30 mrad probe convergence of LPEM STEM, so that the signal is incoherent Z contrast,
-#: and an outer one of 200 mrad (the ranges of Pennycook 1989 and of de Jonge et al.,
-#: *Ultramicroscopy* 110, 1114 (2010)); the project's choice within them.
+#: Annular detector semi-angles (mrad) of the default HAADF efficiency: an inner angle a few times
+#: the ~10-20 mrad convergence semi-angle of a STEM probe, so that the signal is incoherent Z
+#: contrast (Pennycook 1989), and an outer one of 200 mrad: the project's choice of a typical
+#: annular dark-field detector.
 HAADF_DETECTOR_MRAD = (50.0, 200.0)
 
 
@@ -111,10 +111,10 @@ def lenz_cross_section_nm2(z: int, *, voltage_kV: float, inner_mrad: float, oute
     """Elastic cross-section (nm²) of one atom for scattering between two semi-angles (Lenz model).
 
     ``dσ/dΩ = 4γ²Z² / (a0² k0⁴) · 1/(θ² + θ0²)²`` with the screening angle ``θ0 = Z^(1/3)/(k0 a0)``
-    (Egerton 2011, eqs. 3.1-3.2; small angles, ``dΩ = 2πθ dθ``) integrates to
-    ``σ = 4πγ²Z² / (a0² k0⁴) · [1/(θ1² + θ0²) − 1/(θ2² + θ0²)]``; from 0 to ∞ it is Egerton's
-    eq. 3.3, ``σ_e = 4πγ² Z^(4/3) / k0²`` (1.87e-24 Z^(4/3)/β² m²).  ``k0 = 2π/λ`` with the
-    relativistic wavelength of electrons of ``voltage_kV``.
+    (Egerton 2011, §3.1; small angles, ``dΩ = 2πθ dθ``) integrates to
+    ``σ = 4πγ²Z² / (a0² k0⁴) · [1/(θ1² + θ0²) − 1/(θ2² + θ0²)]``; from 0 to ∞ it is
+    ``σ_e = 4πγ² Z^(4/3) / k0² = (λ_C²/π) Z^(4/3)/β²`` = 1.87e-24 Z^(4/3)/β² m² (λ_C = h/m0c the
+    Compton wavelength).  ``k0 = 2π/λ`` with the relativistic wavelength of electrons of ``voltage_kV``.
     """
     e = float(voltage_kV)
     gamma = 1.0 + e / _ELECTRON_REST_KEV

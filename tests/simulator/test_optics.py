@@ -56,15 +56,17 @@ def test_lenz_cross_section_is_the_integral_of_the_screened_rutherford_law(z):
     k0, a0 = 2 * np.pi / lam, 0.0529177
     theta0 = z ** (1 / 3) / (k0 * a0)
 
-    def dsigma_domega(theta):  # Egerton 2011, eq. 3.2 (nm2/sr)
+    def dsigma_domega(theta):  # the Lenz model (Egerton 2011, §3.1), nm2/sr
         return 4 * gamma**2 * z**2 / (a0**2 * k0**4) / (theta**2 + theta0**2) ** 2
 
     numeric = quad(lambda t: dsigma_domega(t) * 2 * np.pi * t, 0.05, 0.2, epsabs=0, epsrel=1e-10)[0]
     assert lenz_cross_section_nm2(z, voltage_kV=kv, inner_mrad=50, outer_mrad=200) == pytest.approx(numeric, rel=1e-5)
-    # over all angles: Egerton's eq. 3.3, 1.87e-24 Z^(4/3) / beta^2 m2 (three figures)
+    # over all angles: (lambda_C^2 / pi) Z^(4/3) / beta^2, lambda_C = h/(m0 c) = 2.4263e-12 m the
+    # Compton wavelength (CODATA): 1.874e-24 Z^(4/3) / beta^2 m2
     beta2 = 1 - 1 / gamma**2
+    assert (2.42631e-12) ** 2 / np.pi == pytest.approx(1.874e-24, rel=1e-3)
     total = lenz_cross_section_nm2(z, voltage_kV=kv, inner_mrad=0.0, outer_mrad=np.inf)
-    assert total == pytest.approx(1.87e-24 * z ** (4 / 3) / beta2 * 1e18, rel=3e-3)
+    assert total == pytest.approx((2.42631e-12) ** 2 / np.pi * z ** (4 / 3) / beta2 * 1e18, rel=1e-5)
 
 
 def test_haadf_efficiency_of_gold_is_the_lenz_model_default():
