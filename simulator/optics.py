@@ -93,7 +93,8 @@ def blur_sigma_nm(liquid_nm: float, *, base_nm: float, per_nm: float) -> float:
 
 
 def blur(image: np.ndarray, sigma_px: float) -> np.ndarray:
-    """Gaussian blur of σ ``sigma_px`` pixels (reflecting edges); below 0.05 px it is skipped."""
+    """Gaussian blur of σ ``sigma_px`` pixels (reflecting edges); below 0.05 px it is skipped (a
+    neighbour's weight would be exp(−1/2σ²) < e⁻²⁰⁰: the filter is the identity)."""
     if sigma_px <= 0.05:
         return image
     return ndimage.gaussian_filter(image, sigma_px, mode="reflect", truncate=_TRUNCATE)

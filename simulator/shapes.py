@@ -180,7 +180,7 @@ def make_shape(
                                       shape="a hexagonal plate", limit=np.sqrt(3) / 2)
         h = s * thickness_ratio
         return ShapeSpec(name, hexa, h, h / 2, ROUNDED)
-    if name == "bipyramid":
+    if name == "bipyramid":  # tips over the last tenth of the length, corners rounded by 5 % of the width (illustrative)
         L = s * aspect_ratio
         pts = [(-L / 2, 0), (-L / 2 + 0.1 * L, s / 2), (L / 2 - 0.1 * L, s / 2), (L / 2, 0),
                (L / 2 - 0.1 * L, -s / 2), (-L / 2 + 0.1 * L, -s / 2)]

@@ -91,7 +91,7 @@ class InteractionParams:
         lam = debye_length_nm(ionic_strength_M, temperature_K=temperature_K, permittivity=permittivity)
         el = 4 * np.pi * permittivity * _EPS0 * (surface_potential_mV * 1e-3) ** 2 * 1e-9 / kT
         n = depletant_fraction / (4 / 3 * np.pi * depletant_radius_nm**3)
-        if cut_nm is None:
+        if cut_nm is None:  # the project's cut: the screened repulsion is down to e^-5 = 0.7 % at 5 Debye lengths
             cut_nm = max(5 * lam, 2 * depletant_radius_nm if depletant_fraction > 0 else 0.0, 3 * core_nm)
         return cls(float(el), 1 / lam, hamaker_J / kT, float(n), float(depletant_radius_nm), float(core_nm),
                    float(cut_nm))
