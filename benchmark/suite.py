@@ -6,8 +6,10 @@ e⁻/Å²/s (clean) down to a few (where Au particles stop being visible); the `
 thick-liquid level.  Test videos use seeds ``TEST_SEED + k``, and training data (for the tuner
 and the U-Net) seeds ``TRAIN_SEED + k``, so they never overlap.
 
-Generated suites are cached under ``$NANOAQ_CACHE`` (default ``~/.cache/nanoaquarium``) and
-reused when their checksum — the sha256 over every dataset manifest's file checksums — matches.
+Generated suites are cached under ``$NANOAQ_CACHE`` (default ``~/.cache/nanoaquarium``), in a
+folder named after a digest of the tasks and of the full configuration each one resolves to (so
+that a changed preset or default is generated afresh), and reused when their checksum — the
+sha256 over every dataset manifest's file checksums — matches.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from simulator.errors import UserError
 from simulator.outfile import write_atomic
 from simulator.parallel import check_dask, run_jobs
 
-__all__ = ["SUITE_NAME", "SUITE_VERSION", "TIERS", "Task", "Suite", "suite_tasks", "generate_suite", "cache_dir", "update_digest"]
+__all__ = ["SUITE_NAME", "SUITE_VERSION", "TIERS", "Task", "Suite", "suite_tasks", "spec_digest", "generate_suite", "cache_dir",
+           "update_digest"]
 
 SUITE_NAME = "lpem-bench"
 SUITE_VERSION = "1"
@@ -109,6 +112,15 @@ def _checksum(path: Path, tasks: list[Task]) -> str:
     return h.hexdigest()
 
 
+def spec_digest(tasks: list[Task]) -> str:
+    """12 hex digits of the sha256 of the tasks, the full configuration each resolves to and the
+    package version: a change of a preset or of a default (recorded in every video's
+    ``config.json``) names a new suite folder instead of reusing a stale one."""
+    configs = [load_config(t.scenario, overrides=list(t.overrides)).model_dump(mode="json") for t in tasks]
+    spec = json.dumps([[t.__dict__ for t in tasks], configs], sort_keys=True, default=str)
+    return hashlib.sha256(spec.encode() + __version__.encode()).hexdigest()[:12]
+
+
 def _generate_task(scenario: str, overrides: list[str], out: str, seed: int) -> str:
     """Write one task's dataset (a job of :func:`simulator.parallel.run_jobs`)."""
     write_dataset(load_config(scenario, overrides=overrides), Path(out), seed=seed, workers=1, progress=False)
@@ -126,9 +138,7 @@ def generate_suite(tier: str = "quick", *, split: str = "test", root: Path | Non
 
     check_dask(dask)
     tasks = suite_tasks(tier, split=split)
-    spec_digest = hashlib.sha256(json.dumps([t.__dict__ for t in tasks], sort_keys=True, default=str).encode()
-                                 + __version__.encode()).hexdigest()[:12]
-    path = (root or cache_dir()) / f"{SUITE_NAME}-v{SUITE_VERSION}-{tier}-{split}-{spec_digest}"
+    path = (root or cache_dir()) / f"{SUITE_NAME}-v{SUITE_VERSION}-{tier}-{split}-{spec_digest(tasks)}"
     path.mkdir(parents=True, exist_ok=True)
     stamp = path / "suite.json"
     if stamp.is_file():
