@@ -16,19 +16,20 @@ em = load_script("docs/unet/edge_misses.py", "edge_misses")
 def test_edge_objects_are_counted_apart_and_do_not_count_when_they_do_not_care() -> None:
     truth = np.zeros((40, 40), np.int32)
     pred = np.zeros_like(truth)
-    truth[10:18, 10:18] = pred[10:18, 10:18] = 1  # inside, found
-    truth[25:33, 25:33] = 2                        # inside, missed
-    truth[0:3, 20:26] = 3                          # a sliver on the top edge, missed
-    pred[30:40, 0:6] = 7                           # a false positive on the edge
-    pred[20:24, 5:9] = 8                           # a false positive inside
+    truth[10:18, 10:18] = pred[10:18, 10:18] = 12  # inside, found (track-like ids, not 1..N)
+    truth[20:28, 25:33] = 40                         # inside, missed
+    truth[37:40, 20:26] = 5                          # a sliver on the bottom edge, missed
+    truth[22:26, 37:40] = 77                         # a sliver on the right edge, missed
+    pred[0:6, 0:6] = 7                               # a false positive in the top-left corner
+    pred[30:34, 5:9] = 3                             # a false positive inside
     counts = em.frame_counts(truth, pred)
-    assert counts == {"tp": 1, "tp_edge": 0, "fn": 1, "fn_edge": 1, "fp": 1, "fp_edge": 1}
+    assert counts == {"tp": 1, "tp_edge": 0, "fn": 1, "fn_edge": 2, "fp": 1, "fp_edge": 1}
     scores = em.cell_scores([truth], [pred])
-    assert scores["f1"] == pytest.approx(2 / (2 + 2 + 2))     # every object counts
+    assert scores["f1"] == pytest.approx(2 / (2 + 2 + 3))     # every object counts
     assert scores["f1_inner"] == pytest.approx(2 / (2 + 1 + 1))  # the edge objects do not care
     # a hit on an edge object is neither a true positive inside nor a false positive
-    pred[0:3, 20:26] = 9
-    assert em.frame_counts(truth, pred) == {"tp": 1, "tp_edge": 1, "fn": 1, "fn_edge": 0, "fp": 1, "fp_edge": 1}
+    pred[37:40, 20:26] = 9
+    assert em.frame_counts(truth, pred) == {"tp": 1, "tp_edge": 1, "fn": 1, "fn_edge": 1, "fp": 1, "fp_edge": 1}
     # nothing to count: 1, as the benchmark scores an empty frame
     assert em.cell_scores([np.zeros((8, 8), np.int32)], [np.zeros((8, 8), np.int32)])["f1_inner"] == 1.0
 

@@ -24,14 +24,21 @@ def test_bright_field_is_beer_lambert_and_particles_displace_liquid():
     np.testing.assert_allclose(n_water, n_water[0, 0])
 
 
-def test_haadf_is_linear_in_mass_thickness():
+def test_haadf_is_the_fraction_scattered_at_least_once_and_linear_when_thin():
     liquid = np.full((3, 3), 100.0)
     thick = np.zeros((3, 3))
     thick[1, 1] = 10.0
-    n = optics.haadf(500.0, thick * 1.0, thick, liquid, window_thickness_nm=0.0, efficiency_per_nm=1e-3)
     w = MATERIALS["water"].haadf_weight
-    assert n[0, 0] == pytest.approx(500.0 * 1e-3 * 100 * w)
-    assert n[1, 1] - n[0, 0] == pytest.approx(500.0 * 1e-3 * 10 * (1 - w))
+    n = optics.haadf(500.0, thick * 1.0, thick, liquid, window_thickness_nm=0.0, efficiency_per_nm=1e-3)
+    assert n[0, 0] == pytest.approx(500.0 * (1 - np.exp(-1e-3 * 100 * w)))
+    assert n[1, 1] == pytest.approx(500.0 * (1 - np.exp(-1e-3 * (10 + 90 * w))))
+    # thin: the linear law, N0 eta S, to 1e-5
+    thin = optics.haadf(500.0, thick * 1.0, thick, liquid, window_thickness_nm=0.0, efficiency_per_nm=1e-7)
+    assert thin[1, 1] - thin[0, 0] == pytest.approx(500.0 * 1e-7 * 10 * (1 - w), rel=1e-5)
+    # thick: never more electrons than the probe brings (the linear law gives 1.9 N0 here)
+    gold = np.full((3, 3), 90.0)
+    n = optics.haadf(500.0, gold, gold, liquid, window_thickness_nm=50.0, efficiency_per_nm=0.0209)
+    assert np.all(n < 500.0) and n[0, 0] == pytest.approx(500.0 * (1 - np.exp(-0.0209 * (90 + 10 * w + 100 * MATERIALS["SiN"].haadf_weight))))
     assert MATERIALS["Au"].haadf_weight == 1.0 and MATERIALS["Pt"].haadf_weight > MATERIALS["Ag"].haadf_weight
 
 

@@ -37,6 +37,23 @@ def test_haadf_particles_are_bright_and_bright_field_particles_dark():
     assert df.frames[0][inside].mean() > 1.5 * df.frames[0][~inside].mean()
 
 
+def test_haadf_of_thick_gold_stays_below_the_probe():
+    """A 60 nm Au sphere in HAADF: the linear law would record 1.4 probes' worth of electrons at its
+    centre; the fraction scattered at least once onto the detector stays below one probe."""
+    from simulator.simulate import Simulation
+
+    cfg = load_config("brownian-prisms", overrides=[
+        *SMALL, "video.height_px=160", "video.width_px=160", "particles.count=1", "particles.size_nm=60",
+        "particles.size_cv=0", "particles.shapes={sphere=1.0}",
+        "imaging.mode=haadf", "detector.model=ideal", "dynamics.model=static", "dynamics.interactions=false"])
+    sim = Simulation(cfg, seed=2)
+    expected, labels = sim.expected_electrons(sim.positions_nm, sim.angles)
+    im = cfg.imaging
+    n0 = im.dose_rate_e_per_A2_s * im.exposure_s * (10 * im.pixel_size_nm) ** 2
+    assert labels.max() > 0 and expected.max() < n0
+    assert expected[labels > 0].max() > 0.5 * n0  # the sphere's core scatters most of the probe
+
+
 def test_static_scene_with_drift_moves_rigidly_and_the_truth_follows():
     cfg = load_config("etching-rods", overrides=[
         *SMALL, "video.frames=3", "particles.count=2", "particles.size_nm=8", "dynamics.model=static",
