@@ -10,8 +10,9 @@ Image formation of one frame (units: nm, s, e⁻/Å²):
    (1 nm² = 100 Å²);
 2. bright-field: ``N = N0 · exp(−τ)`` with ``τ = 2·w/λ_SiN + (L − Σt)/λ_water + Σ t_i/λ_i``
    (Beer–Lambert; ``L`` liquid thickness, ``Σt`` the particles' thickness that displaces liquid);
-   HAADF: ``N = N0 · η · (Σ t_i·w_i + (L − Σt)·w_water + 2·w·w_SiN)`` with Z-contrast weights
-   ``w`` relative to Au and ``η`` the fraction scattered onto the detector per nm of Au;
+   HAADF: ``N = N0 · (1 − exp(−η·S))``, ``S = Σ t_i·w_i + (L − Σt)·w_water + 2·w·w_SiN``, with
+   Z-contrast weights ``w`` relative to Au and ``η`` the fraction scattered onto the detector per
+   nm of Au (:mod:`simulator.optics`);
 3. optics blur (:mod:`simulator.optics`): a Gaussian of σ = ``blur_base_nm + blur_per_nm · L`` (chromatic blur grows with
    the liquid crossed; see :class:`simulator.config.ImagingConfig`);
 4. the detector (:mod:`simulator.detector`).
