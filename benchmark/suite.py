@@ -138,6 +138,7 @@ def generate_suite(tier: str = "quick", *, split: str = "test", root: Path | Non
 
     check_dask(dask)
     tasks = suite_tasks(tier, split=split)
+    # spec_digest resolves every task's configuration: a config error surfaces here, before any folder
     path = (root or cache_dir()) / f"{SUITE_NAME}-v{SUITE_VERSION}-{tier}-{split}-{spec_digest(tasks)}"
     path.mkdir(parents=True, exist_ok=True)
     stamp = path / "suite.json"
@@ -154,7 +155,6 @@ def generate_suite(tier: str = "quick", *, split: str = "test", root: Path | Non
         out = path / task.name
         if out.exists() and not (out / "dataset.json").is_file():
             shutil.rmtree(out)
-        load_config(task.scenario, overrides=list(task.overrides))  # a config error surfaces here, once
         jobs.append((task.scenario, list(task.overrides), str(out), task.seed))
     for _ in tqdm(run_jobs(_generate_task, jobs, workers=workers, dask=dask), total=len(jobs),
                   desc=f"generate {tier} suite", unit="task", disable=not progress):
